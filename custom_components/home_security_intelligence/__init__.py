@@ -1,0 +1,133 @@
+"""Home Security Intelligence: camera uploads become risk-scored security events."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+import shutil
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.typing import ConfigType
+
+from .const import (
+    CONF_CAMERA_ROOT,
+    CONF_DETECTOR_URL,
+    CONF_LLM_URL,
+    CONF_REDIS_URL,
+    DATABASE_FILE,
+    DOMAIN,
+    STORAGE_DIR,
+    THUMBNAIL_DIR,
+)
+from .coordinator import HsiCoordinator
+from .data import HsiConfigEntry, HsiRuntimeData
+from .entity import camera_of_identifier
+from .pipeline.detector_client import DetectorClient
+from .pipeline.nemotron_analyzer import NemotronAnalyzer
+from .pipeline.thumbnail_generator import ThumbnailGenerator
+from .store.database import Database
+from .store.embedded_store import EmbeddedWorkStore
+from .store.redis_store import RedisWorkStore, connect
+from .store.work_store import WorkStore, WorkStoreError
+
+_LOGGER = logging.getLogger(__name__)
+
+PLATFORMS = [Platform.CAMERA, Platform.EVENT, Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up the integration (actions are registered here, once)."""
+    return True
+
+
+def entry_storage(hass: HomeAssistant, entry_id: str) -> Path:
+    """Folder of an entry's database and thumbnails."""
+    return Path(hass.config.path(STORAGE_DIR, entry_id))
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> bool:
+    """Start the pipeline of one camera root."""
+    root = Path(entry.data[CONF_CAMERA_ROOT])
+    if not await hass.async_add_executor_job(root.is_dir):
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="camera_root_missing",
+            translation_placeholders={"path": str(root)},
+        )
+    storage = entry_storage(hass, entry.entry_id)
+    db = Database(storage / DATABASE_FILE)
+    try:
+        await hass.async_add_executor_job(db.open)
+    except (SQLAlchemyError, OSError) as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="database_error",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    store: WorkStore
+    if redis_url := entry.data.get(CONF_REDIS_URL):
+        redis_store = RedisWorkStore(connect(redis_url))
+        try:
+            await redis_store.ping()
+        except WorkStoreError as err:
+            await redis_store.async_close()
+            await hass.async_add_executor_job(db.close)
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="redis_unreachable",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        store = redis_store
+    else:
+        store = EmbeddedWorkStore(db, hass.async_add_executor_job)
+    session = async_get_clientsession(hass)
+    coordinator = HsiCoordinator(
+        hass,
+        entry.entry_id,
+        lambda: dict(entry.options),
+        root,
+        db,
+        store,
+        DetectorClient(session, entry.data[CONF_DETECTOR_URL]),
+        NemotronAnalyzer(session, entry.data[CONF_LLM_URL]),
+        ThumbnailGenerator(storage / THUMBNAIL_DIR),
+    )
+    await coordinator.async_load()
+    entry.runtime_data = HsiRuntimeData(coordinator)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await coordinator.async_start()
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> bool:
+    """Stop the pipeline; unfinished work resumes at the next setup."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.coordinator.async_stop()
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> None:
+    """Delete the entry's database and thumbnails (camera uploads are left alone)."""
+    await hass.async_add_executor_job(shutil.rmtree, entry_storage(hass, entry.entry_id), True)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: HsiConfigEntry, device: DeviceEntry
+) -> bool:
+    """Allow removing a camera device once its folder is gone."""
+    coordinator = entry.runtime_data.coordinator
+    folders = await hass.async_add_executor_job(coordinator.watcher.camera_folders)
+    return not any(
+        camera_id in folders
+        for domain, ident in device.identifiers
+        if domain == DOMAIN and (camera_id := camera_of_identifier(entry.entry_id, ident))
+    )

@@ -1,0 +1,45 @@
+"""Constants for Home Security Intelligence."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DOMAIN: Final = "home_security_intelligence"
+
+CONF_CAMERA_ROOT: Final = "camera_root"
+CONF_DETECTOR_URL: Final = "detector_url"
+CONF_LLM_URL: Final = "llm_url"
+CONF_REDIS_URL: Final = "redis_url"
+
+CONF_CONFIDENCE_THRESHOLD: Final = "confidence_threshold"
+CONF_BATCH_WINDOW: Final = "batch_window_seconds"
+CONF_BATCH_IDLE: Final = "batch_idle_timeout_seconds"
+CONF_UPLOAD_SETTLE: Final = "upload_settle_seconds"
+CONF_RETENTION_DAYS: Final = "retention_days"
+
+DEFAULT_CONFIDENCE_THRESHOLD: Final = 0.5
+DEFAULT_BATCH_WINDOW: Final = 90
+DEFAULT_BATCH_IDLE: Final = 30
+DEFAULT_UPLOAD_SETTLE: Final = 2.0
+DEFAULT_RETENTION_DAYS: Final = 30
+
+DEFAULT_OPTIONS: Final = {
+    CONF_CONFIDENCE_THRESHOLD: DEFAULT_CONFIDENCE_THRESHOLD,
+    CONF_BATCH_WINDOW: DEFAULT_BATCH_WINDOW,
+    CONF_BATCH_IDLE: DEFAULT_BATCH_IDLE,
+    CONF_UPLOAD_SETTLE: DEFAULT_UPLOAD_SETTLE,
+    CONF_RETENTION_DAYS: DEFAULT_RETENTION_DAYS,
+}
+
+EVENT_RISK: Final = f"{DOMAIN}_event"
+
+SIGNAL_NEW_CAMERA: Final = f"{DOMAIN}_new_camera_{{}}"
+SIGNAL_CAMERA_UPDATED: Final = f"{DOMAIN}_camera_updated_{{}}_{{}}"
+
+STORAGE_DIR: Final = DOMAIN
+DATABASE_FILE: Final = "hsi.db"
+THUMBNAIL_DIR: Final = "thumbnails"
+
+IMAGE_SUFFIXES: Final = frozenset({".jpg", ".jpeg", ".png"})
+
+RISK_LEVELS: Final = ("low", "medium", "high", "critical")

@@ -1,0 +1,1 @@
+"""The five pipeline stages: plain asyncio and dataclasses, no Home Assistant entities."""

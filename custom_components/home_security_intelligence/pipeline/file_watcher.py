@@ -1,0 +1,143 @@
+"""Watch the camera root with watchdog and hand image paths to the event loop."""
+
+from __future__ import annotations
+
+from asyncio import AbstractEventLoop
+from collections.abc import Callable, Iterator
+import logging
+import os
+from pathlib import Path
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+
+from ..const import IMAGE_SUFFIXES
+from .image_loader import InvalidImageError, load_image
+
+_LOGGER = logging.getLogger(__name__)
+
+type FileCallback = Callable[[Path, bool], None]
+"""Called on the loop with (path, complete): complete when the upload was closed or renamed."""
+type FolderCallback = Callable[[str], None]
+"""Called on the loop with a camera id when a camera folder appears."""
+
+
+class FileWatcher:
+    """Recursive watchdog observer on the camera root."""
+
+    def __init__(
+        self,
+        root: Path,
+        loop: AbstractEventLoop,
+        on_file: FileCallback,
+        on_folder: FolderCallback,
+    ) -> None:
+        """Prepare a watcher; nothing runs until `start`."""
+        self.root = root
+        self._loop = loop
+        self._on_file = on_file
+        self._on_folder = on_folder
+        self._observer: BaseObserver | None = None
+
+    @staticmethod
+    def is_image_file(path: Path) -> bool:
+        """Return True for names the pipeline reads (.jpg, .jpeg, .png)."""
+        return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+    @staticmethod
+    def is_valid_image(path: Path) -> bool:
+        """Return True when the file is a complete, readable image (blocking)."""
+        try:
+            load_image(path, path.parent)
+        except InvalidImageError:
+            return False
+        return True
+
+    def camera_id_for(self, path: Path) -> str | None:
+        """Return the camera id (first folder under the root) or None outside a camera folder."""
+        try:
+            parts = path.relative_to(self.root).parts
+        except ValueError:
+            return None
+        return parts[0] if len(parts) >= 2 else None
+
+    def start(self) -> None:
+        """Start the observer thread (blocking: run it in the executor)."""
+        observer = Observer()
+        observer.schedule(_Handler(self), str(self.root), recursive=True)
+        observer.daemon = True
+        observer.start()
+        self._observer = observer
+
+    def stop(self) -> None:
+        """Stop and join the observer thread (blocking: run it in the executor)."""
+        if (observer := self._observer) is None:
+            return
+        self._observer = None
+        observer.stop()
+        observer.join()
+
+    def camera_folders(self) -> list[str]:
+        """Return the camera folders under the root (blocking)."""
+        with os.scandir(self.root) as entries:
+            return sorted(
+                e.name
+                for e in entries
+                if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
+            )
+
+    def scan(self) -> Iterator[Path]:
+        """Yield every image file under the camera folders (blocking catch-up walk)."""
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            if dirpath == str(self.root):
+                continue
+            for name in filenames:
+                path = Path(dirpath, name)
+                if self.is_image_file(path):
+                    yield path
+
+    def handle_event(self, event: FileSystemEvent) -> None:
+        """Turn a watchdog event into a loop callback (runs in the observer thread)."""
+        moved = isinstance(event, (FileMovedEvent, DirMovedEvent))
+        raw = event.dest_path if moved else event.src_path
+        path = Path(os.fsdecode(raw))
+        try:
+            if event.is_directory:
+                if isinstance(event, (DirCreatedEvent, DirMovedEvent)) and path.parent == self.root:
+                    self._loop.call_soon_threadsafe(self._on_folder, path.name)
+                return
+            if not self.is_image_file(path) or self.camera_id_for(path) is None:
+                return
+            complete = moved or isinstance(event, FileClosedEvent)
+            self._loop.call_soon_threadsafe(self._on_file, path, complete)
+        except RuntimeError:
+            _LOGGER.debug("Event loop closed, dropping watcher event for %s", path)
+
+
+class _Handler(FileSystemEventHandler):
+    """Forwards created, modified, closed and moved events."""
+
+    def __init__(self, watcher: FileWatcher) -> None:
+        self._watcher = watcher
+
+    def on_created(self, event: FileSystemEvent) -> None:
+        self._watcher.handle_event(event)
+
+    def on_modified(self, event: FileSystemEvent) -> None:
+        if not event.is_directory:
+            self._watcher.handle_event(event)
+
+    def on_closed(self, event: FileSystemEvent) -> None:
+        self._watcher.handle_event(event)
+
+    def on_moved(self, event: FileSystemEvent) -> None:
+        self._watcher.handle_event(event)

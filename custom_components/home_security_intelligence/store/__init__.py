@@ -1,0 +1,1 @@
+"""Storage: the SQLite database and the batch/queue stores (Redis or embedded)."""

@@ -1,0 +1,141 @@
+"""Real HTTP servers on 127.0.0.1 that speak the detector and LLM contracts."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+import io
+import json
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from PIL import Image
+
+
+@dataclass
+class DetectorServer:
+    """`POST /detect` and `GET /health`: finds a person filling the middle of every image.
+
+    `script` lists answers for the next requests ("500", "timeout", "garbage", or a JSON
+    body); after it runs out, the normal answer comes back.
+    """
+
+    objects: list[tuple[str, float]] = field(default_factory=lambda: [("person", 0.92)])
+    script: list[Any] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    server: TestServer | None = None
+    hold: asyncio.Event | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("")).rstrip("/")
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/detect", self._detect)
+        app.router.add_get("/health", self._health)
+        self.server = TestServer(app, host="127.0.0.1")
+        await self.server.start_server(access_log=None)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def _detect(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        upload = form.get("file") or form.get("image")
+        if not isinstance(upload, web.FileField):
+            return web.json_response({"error": "no file"}, status=400)
+        data = upload.file.read()
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                width, height = img.size
+        except OSError:
+            return web.json_response({"error": "not an image"}, status=400)
+        self.requests.append(
+            {"filename": upload.filename, "content_type": upload.content_type, "size": len(data)}
+        )
+        if self.hold is not None:
+            await self.hold.wait()
+        if self.script:
+            step = self.script.pop(0)
+            if step == "500":
+                return web.json_response({"error": "boom"}, status=500)
+            if step == "garbage":
+                return web.Response(text="<html>not json</html>")
+            return web.json_response(step)
+        return web.json_response(
+            {
+                "detections": [
+                    {
+                        "class": name,
+                        "confidence": conf,
+                        "bbox": [width // 4, height // 4, width // 2, height // 2],
+                    }
+                    for name, conf in self.objects
+                ],
+                "image_width": width,
+                "image_height": height,
+            }
+        )
+
+
+@dataclass
+class LlmServer:
+    """llama.cpp-style `POST /completion`; answers `content` (or scripted failures)."""
+
+    content: str = json.dumps(
+        {
+            "risk_score": 72,
+            "risk_level": "high",
+            "summary": "A person lingered at the front door at night.",
+            "reasoning": "Unknown person near an entry point outside normal hours.",
+        }
+    )
+    script: list[Any] = field(default_factory=list)
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    down: bool = False
+    server: TestServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("")).rstrip("/")
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/completion", self._completion)
+        app.router.add_get("/health", self._health)
+        self.server = TestServer(app, host="127.0.0.1")
+        await self.server.start_server(access_log=None)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"}, status=503 if self.down else 200)
+
+    async def _completion(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.prompts.append(body)
+        if self.down:
+            return web.json_response({"error": "model not loaded"}, status=503)
+        if self.script:
+            step = self.script.pop(0)
+            if step == "500":
+                return web.json_response({"error": "boom"}, status=500)
+            return web.json_response({"content": step})
+        return web.json_response({"content": self.content})
+
+
+async def serve_404() -> TestServer:
+    """A server that answers 404 to everything (a wrong API)."""
+    server = TestServer(web.Application(), host="127.0.0.1")
+    await server.start_server(access_log=None)
+    return server
