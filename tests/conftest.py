@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 import inspect
 import io
 import logging
+import os
 from pathlib import Path
 import time
 from typing import Any
@@ -29,7 +30,7 @@ from homeassistant.core import HomeAssistant
 
 from .contract_servers import DetectorServer, LlmServer
 
-REDIS_TEST_URL = "redis://127.0.0.1:6379/13"
+REDIS_TEST_URL = f"redis://127.0.0.1:6379/{os.environ.get('HSI_TEST_REDIS_DB', '13')}"
 
 block_async_io.enable()
 
