@@ -32,19 +32,24 @@ from .entity import camera_of_identifier
 from .pipeline.detector_client import DetectorClient
 from .pipeline.nemotron_analyzer import NemotronAnalyzer
 from .pipeline.thumbnail_generator import ThumbnailGenerator
+from .services import async_register_services
 from .store.database import Database
 from .store.embedded_store import EmbeddedWorkStore
 from .store.redis_store import RedisWorkStore, connect
 from .store.work_store import WorkStore, WorkStoreError
+from .urls import redact_url
+from .views import ImageView
 
 _LOGGER = logging.getLogger(__name__)
 
-PLATFORMS = [Platform.CAMERA, Platform.EVENT, Platform.SENSOR]
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.CAMERA, Platform.EVENT, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the integration (actions are registered here, once)."""
+    """Register the actions and the image view, once for all entries."""
+    async_register_services(hass)
+    hass.http.register_view(ImageView())
     return True
 
 
@@ -99,6 +104,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> bool:
         DetectorClient(session, entry.data[CONF_DETECTOR_URL]),
         NemotronAnalyzer(session, entry.data[CONF_LLM_URL]),
         ThumbnailGenerator(storage / THUMBNAIL_DIR),
+        redact_url(redis_url) if redis_url else "",
     )
     await coordinator.async_load()
     entry.runtime_data = HsiRuntimeData(coordinator)

@@ -27,6 +27,7 @@ from .const import (
     CONF_CONFIDENCE_THRESHOLD,
     CONF_DETECTOR_URL,
     CONF_LLM_URL,
+    CONF_OCCUPANCY_TIMEOUT,
     CONF_REDIS_URL,
     CONF_RETENTION_DAYS,
     CONF_UPLOAD_SETTLE,
@@ -189,6 +190,7 @@ class HsiOptionsFlow(OptionsFlow):
                 probatio.Required(CONF_BATCH_IDLE): _number(1, 3600, 1, "s"),
                 probatio.Required(CONF_UPLOAD_SETTLE): _number(0, 120, 0.5, "s"),
                 probatio.Required(CONF_RETENTION_DAYS): _number(0, 3650, 1, "d"),
+                probatio.Required(CONF_OCCUPANCY_TIMEOUT): _number(5, 3600, 1, "s"),
             }
         )
         return self.async_show_form(

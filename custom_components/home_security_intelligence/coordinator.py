@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 import logging
 import os
 from pathlib import Path
 import random
+import time
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_BATCH_IDLE,
     CONF_BATCH_WINDOW,
     CONF_CONFIDENCE_THRESHOLD,
+    CONF_OCCUPANCY_TIMEOUT,
+    CONF_RETENTION_DAYS,
     CONF_UPLOAD_SETTLE,
     DEFAULT_OPTIONS,
+    EVENT_DETECTION,
     EVENT_RISK,
     SIGNAL_CAMERA_UPDATED,
+    SIGNAL_HUB_UPDATED,
     SIGNAL_NEW_CAMERA,
 )
 from .pipeline.batch_aggregator import BatchAggregator
@@ -32,40 +37,31 @@ from .pipeline.capture_time import capture_time
 from .pipeline.detector_client import DetectorClient, DetectorError, DetectorRejectedError
 from .pipeline.file_watcher import FileWatcher
 from .pipeline.image_loader import InvalidImageError, LoadedImage, load_image
-from .pipeline.models import ClosedBatch, Detection, ImageJob
+from .pipeline.models import ClosedBatch, Detection, ImageJob, RiskAssessment
 from .pipeline.nemotron_analyzer import AnalyzerError, NemotronAnalyzer
 from .pipeline.prompts import build_prompt
 from .pipeline.thumbnail_generator import ThumbnailGenerator
 from .pipeline.upload_settler import UploadSettler
+from .service_health import ServiceHealth
+from .state import CameraState, DetectionSummary, HubState, camera_name, groups_of
 from .store.database import IMAGE_INVALID, IMAGE_PENDING, Database
-from .store.records import DetectionRecord, EventRecord, NewImage
+from .store.records import DetectionRecord, EventRecord, NewImage, PurgeResult
 from .store.work_store import WorkStore, WorkStoreError
+from .urls import signed_image_url
 
 _LOGGER = logging.getLogger(__name__)
 
 IMAGE_WORKERS = 4
 TICK_INTERVAL = timedelta(seconds=1)
+RETENTION_INTERVAL = timedelta(hours=24)
+LLM_PROBE_INTERVAL = timedelta(seconds=60)
 DETECTOR_BACKOFF_MAX = 300.0
 STORE_BACKOFF_MAX = 30.0
 LLM_RETRY_DELAYS: tuple[float, ...] = (5.0, 15.0, 30.0)
+REANALYZE_BATCH = 20
 
 STATUS_ANALYZED = "analyzed"
 STATUS_UNAVAILABLE = "unavailable"
-
-
-def camera_name(camera_id: str) -> str:
-    """Turn a folder name into a display name (`front_door` -> `Front Door`)."""
-    return " ".join(camera_id.replace("_", " ").replace("-", " ").split()).title() or camera_id
-
-
-@dataclass(slots=True)
-class CameraState:
-    """What the entities of one camera show."""
-
-    camera_id: str
-    name: str
-    latest_event: EventRecord | None = None
-    latest_thumbnail: str | None = None
 
 
 class HsiCoordinator:
@@ -82,6 +78,7 @@ class HsiCoordinator:
         detector: DetectorClient,
         analyzer: NemotronAnalyzer,
         thumbnails: ThumbnailGenerator,
+        store_url: str = "",
     ) -> None:
         """Wire the stages; nothing runs until `async_start`."""
         self.hass = hass
@@ -102,16 +99,25 @@ class HsiCoordinator:
             lambda: float(self.option(CONF_BATCH_WINDOW)),
             lambda: float(self.option(CONF_BATCH_IDLE)),
         )
+        self.health = ServiceHealth(
+            hass,
+            entry_id,
+            {"detector": detector.url, "llm": analyzer.url, "store": store_url},
+            self._notify_hub,
+        )
         self.cameras: dict[str, CameraState] = {}
-        self.service_up: dict[str, bool] = {"detector": True, "llm": True, "store": True}
+        self.hub = HubState()
         self._image_ready = asyncio.Event()
         self._analysis_ready = asyncio.Event()
         self._in_flight: set[int] = set()
+        self._ready_at: dict[int, float] = {}
         self._ready_paths: dict[Path, None] = {}
         self._intake_task: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
-        self._unsub_tick: CALLBACK_TYPE | None = None
+        self._timers: dict[tuple[str, str], CALLBACK_TYPE] = {}
+        self._unsubs: list[CALLBACK_TYPE] = []
         self._ticking = False
+        self._llm_probed = dt_util.utcnow()
 
     def option(self, key: str) -> Any:
         """Return an option, falling back to its default."""
@@ -141,10 +147,18 @@ class HsiCoordinator:
         for index in range(IMAGE_WORKERS):
             self._start(self._image_worker(), f"image worker {index}")
         self._start(self._analysis_worker(), "analysis worker")
-        self._unsub_tick = async_track_time_interval(
-            self.hass, self._async_tick, TICK_INTERVAL, name=f"{self.entry_id} batch timeouts"
+        self._unsubs.append(
+            async_track_time_interval(
+                self.hass, self._async_tick, TICK_INTERVAL, name="hsi batch timeouts"
+            )
         )
-        self.hass.async_create_task(self._async_tick(dt_util.utcnow()), eager_start=True)
+        self._unsubs.append(
+            async_track_time_interval(
+                self.hass, self._async_retention, RETENTION_INTERVAL, name="hsi retention"
+            )
+        )
+        self._start(self._async_tick(dt_util.utcnow()), "first tick")
+        self._start(self._async_retention(dt_util.utcnow()), "first retention run")
 
     def _start(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(
@@ -153,9 +167,10 @@ class HsiCoordinator:
 
     async def async_stop(self) -> None:
         """Stop everything; unfinished work stays in the ledger and queues for next time."""
-        if self._unsub_tick is not None:
-            self._unsub_tick()
-            self._unsub_tick = None
+        for unsub in (*self._unsubs, *self._timers.values()):
+            unsub()
+        self._unsubs.clear()
+        self._timers.clear()
         self.settler.cancel()
         await self._run(self.watcher.stop)
         if self._intake_task is not None:
@@ -169,11 +184,11 @@ class HsiCoordinator:
 
     async def _requeue_pending(self) -> None:
         pending = await self._run(self.db.pending_images)
-        queued = await self.store.queued_image_ids()
+        queued = await self._with_store(self.store.queued_image_ids)
         missing = [job for job in pending if job.image_id not in queued]
         if missing:
             _LOGGER.info("Resuming %d images that were not processed before", len(missing))
-            await self.store.push_images(missing)
+            await self._with_store(self.store.push_images, missing)
 
     async def _rebatch_orphans(self) -> None:
         now = dt_util.utcnow()
@@ -223,13 +238,29 @@ class HsiCoordinator:
                 await self._record(paths[start : start + 500])
 
     def _unknown_paths(self) -> list[Path]:
+        """Images on disk the ledger does not know, newer than the retention horizon."""
         known = self.db.known_paths()
-        return [p for p in self.watcher.scan() if str(p) not in known]
+        horizon = self._retention_horizon()
+        found = []
+        for path in self.watcher.scan():
+            if str(path) in known:
+                continue
+            if horizon is not None:
+                try:
+                    if path.stat().st_mtime < horizon.timestamp():
+                        continue
+                except OSError:
+                    continue
+            found.append(path)
+        return found
 
     async def _record(self, paths: list[Path]) -> None:
         jobs = await self._run(self._ledger_insert, paths)
         for camera_id in {job.camera_id for job in jobs}:
             await self._async_add_camera(camera_id)
+        now = time.monotonic()
+        for job in jobs:
+            self._ready_at[job.image_id] = now
         await self._with_store(self.store.push_images, jobs)
         self._image_ready.set()
 
@@ -277,6 +308,7 @@ class HsiCoordinator:
                 await self._process_image(job)
             finally:
                 self._in_flight.discard(job.image_id)
+                self._ready_at.pop(job.image_id, None)
             await self._with_store(self.store.ack_image, job)
 
     async def _process_image(self, job: ImageJob) -> None:
@@ -292,10 +324,8 @@ class HsiCoordinator:
             )
             return
         ids, thumbnail = await self._run(self._persist, job, loaded, detections)
-        if thumbnail is not None and (state := self.cameras.get(job.camera_id)):
-            state.latest_thumbnail = thumbnail
-            self._notify(job.camera_id)
         if ids:
+            self._publish_detection(job, ids, detections, thumbnail)
             await self._add_to_batch(job.camera_id, ids, dt_util.utcnow())
 
     def _load(self, job: ImageJob) -> LoadedImage | None:
@@ -325,12 +355,12 @@ class HsiCoordinator:
             except DetectorRejectedError:
                 raise
             except DetectorError as err:
-                self._set_service("detector", False, str(err))
+                self.health.set("detector", False, str(err))
                 delay = min(DETECTOR_BACKOFF_MAX, 2.0**attempt) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter
                 attempt += 1
                 await asyncio.sleep(delay)
                 continue
-            self._set_service("detector", True)
+            self.health.set("detector", True)
             return found
 
     def _persist(
@@ -349,6 +379,64 @@ class HsiCoordinator:
         self.db.set_thumbnail(ids, str(path))
         return ids, str(path)
 
+    @callback
+    def _publish_detection(
+        self, job: ImageJob, ids: list[int], detections: list[Detection], thumbnail: str | None
+    ) -> None:
+        """Turn occupancy on and fire the detection event, before any batch closes."""
+        if (ready := self._ready_at.get(job.image_id)) is not None:
+            self.hub.detection_latency_ms = round((time.monotonic() - ready) * 1000, 1)
+        state = self.cameras.get(job.camera_id)
+        if state is None:
+            return
+        objects = {d.object_type for d in detections}
+        summary = DetectionSummary(
+            tuple(ids),
+            tuple(sorted(objects)),
+            max(d.confidence for d in detections),
+            datetime.fromisoformat(job.timestamp),
+            thumbnail,
+        )
+        state.last_detection = summary
+        if thumbnail is not None:
+            state.latest_thumbnail = thumbnail
+        quiet = float(self.option(CONF_OCCUPANCY_TIMEOUT))
+        for group in groups_of(objects):
+            state.occupied[group] = True
+            key = (job.camera_id, group)
+            if (cancel := self._timers.pop(key, None)) is not None:
+                cancel()
+            self._timers[key] = async_call_later(
+                self.hass, quiet, partial(self._clear_occupancy, job.camera_id, group)
+            )
+        self.hass.bus.async_fire(
+            EVENT_DETECTION,
+            {
+                "camera_id": state.camera_id,
+                "camera_name": state.name,
+                "objects": list(summary.objects),
+                "confidence": summary.confidence,
+                "detection_ids": ids,
+                "captured_at": summary.captured_at.isoformat(),
+                **self._image_urls(ids[0] if thumbnail else None),
+            },
+        )
+        self._notify(job.camera_id)
+
+    @callback
+    def _clear_occupancy(self, camera_id: str, group: str, _now: datetime) -> None:
+        self._timers.pop((camera_id, group), None)
+        self.cameras[camera_id].occupied[group] = False
+        self._notify(camera_id)
+
+    def _image_urls(self, detection_id: int | None) -> dict[str, str | None]:
+        if detection_id is None:
+            return {"thumbnail_url": None, "snapshot_url": None}
+        return {
+            "thumbnail_url": signed_image_url(self.hass, self.entry_id, "thumbnail", detection_id),
+            "snapshot_url": signed_image_url(self.hass, self.entry_id, "snapshot", detection_id),
+        }
+
     async def _add_to_batch(self, camera_id: str, ids: list[int], now: datetime) -> None:
         batch_id = await self._with_store(self.batcher.add_detection, camera_id, ids, now)
         await self._run(self.db.assign_batch, ids, batch_id)
@@ -361,22 +449,43 @@ class HsiCoordinator:
         self._ticking = True
         try:
             closed = await self.batcher.check_batch_timeouts(dt_util.utcnow())
+            waiting = await self.store.image_backlog()
         except WorkStoreError as err:
-            self._set_service("store", False, str(err))
+            self.health.set("store", False, str(err))
             return
         finally:
             self._ticking = False
-        self._set_service("store", True)
+        self.health.set("store", True)
         if closed:
             self._analysis_ready.set()
+        self._update_hub(waiting + len(self._ready_paths), self.batcher.open_count)
+        now = dt_util.utcnow()
+        self.health.check_repairs(now)
+        if not self.health.up["llm"] and now - self._llm_probed >= LLM_PROBE_INTERVAL:
+            self._llm_probed = now
+            self._start(self._probe_llm(), "LLM probe")
+
+    async def _probe_llm(self) -> None:
+        """While the LLM is down, check it now and then; when back, re-assess what waited."""
+        if await self.analyzer.health_check():
+            self.health.set("llm", True)
+            await self.async_reanalyze_unavailable()
+
+    @callback
+    def _update_hub(self, waiting: int, open_batches: int) -> None:
+        if (self.hub.images_waiting, self.hub.batches_open) != (waiting, open_batches):
+            self.hub.images_waiting = waiting
+            self.hub.batches_open = open_batches
+            self._notify_hub()
 
     async def async_close_camera_batch(self, camera_id: str) -> bool:
         """Close a camera's open batch now; return False when it has none."""
         for batch in await self.store.open_batches():
-            if batch.camera_id == camera_id:
-                if await self.batcher.close_batch(batch.batch_id, dt_util.utcnow()):
-                    self._analysis_ready.set()
-                    return True
+            if batch.camera_id == camera_id and await self.batcher.close_batch(
+                batch.batch_id, dt_util.utcnow()
+            ):
+                self._analysis_ready.set()
+                return True
         return False
 
     async def _analysis_worker(self) -> None:
@@ -394,25 +503,59 @@ class HsiCoordinator:
         if not records:
             _LOGGER.debug("Batch %s has no stored detections; nothing to analyse", batch.batch_id)
             return
-        prompt = self._prompt(batch.camera_id, records)
-        assessment = None
-        for delay in (*LLM_RETRY_DELAYS, None):
-            try:
-                assessment = await self.analyzer.analyze_batch(prompt)
-            except AnalyzerError as err:
-                self._set_service("llm", False, str(err))
-                if delay is None:
-                    break
-                await asyncio.sleep(delay)
-            else:
-                self._set_service("llm", True)
-                break
+        assessment = await self._assess(batch.camera_id, records, LLM_RETRY_DELAYS)
         status = STATUS_ANALYZED if assessment is not None else STATUS_UNAVAILABLE
         event, new = await self._run(
             self.db.store_event, batch, assessment, status, dt_util.utcnow()
         )
         if new:
             self._publish(event)
+
+    async def _assess(
+        self, camera_id: str, records: list[DetectionRecord], delays: tuple[float, ...]
+    ) -> RiskAssessment | None:
+        """Ask the LLM, retrying after each delay; None when it never gave a valid answer."""
+        prompt = self._prompt(camera_id, records)
+        for delay in (*delays, None):
+            started = time.monotonic()
+            try:
+                assessment = await self.analyzer.analyze_batch(prompt)
+            except AnalyzerError as err:
+                self.health.set("llm", False, str(err))
+                if delay is None:
+                    return None
+                await asyncio.sleep(delay)
+            else:
+                self.health.set("llm", True)
+                self.hub.llm_latency_s = round(time.monotonic() - started, 2)
+                self._notify_hub()
+                return assessment
+        return None
+
+    async def async_reanalyze(self, event_id: int) -> EventRecord | None:
+        """Run the LLM again on a stored event; return it updated, or None if that failed."""
+        event = await self._run(self.db.event, event_id)
+        if event is None:
+            return None
+        records = await self._run(self.db.detections, event.detection_ids)
+        assessment = await self._assess(event.camera_id, records, ()) if records else None
+        if assessment is None:
+            return None
+        updated = await self._run(self.db.update_assessment, event_id, assessment, STATUS_ANALYZED)
+        if updated is not None:
+            self._publish(updated)
+        return updated
+
+    async def async_reanalyze_unavailable(self) -> int:
+        """Re-assess events stored while the LLM was down; return how many got a score."""
+        done = 0
+        for event in await self._run(self.db.unavailable_events, REANALYZE_BATCH):
+            if await self.async_reanalyze(event.id) is None:
+                break
+            done += 1
+        if done:
+            _LOGGER.info("Re-assessed %d events stored while the LLM was unavailable", done)
+        return done
 
     def _prompt(self, camera_id: str, records: list[DetectionRecord]) -> str:
         state = self.cameras.get(camera_id)
@@ -430,16 +573,15 @@ class HsiCoordinator:
     @callback
     def _publish(self, event: EventRecord) -> None:
         state = self.cameras.get(event.camera_id)
-        if state is not None:
+        if state is not None and (state.latest_event is None or state.latest_event.id <= event.id):
             state.latest_event = event
-            if event.thumbnail_path:
-                state.latest_thumbnail = event.thumbnail_path
         self.hass.bus.async_fire(EVENT_RISK, self.event_data(event))
         self._notify(event.camera_id)
 
     def event_data(self, event: EventRecord) -> dict[str, Any]:
         """Return the `home_security_intelligence_event` payload of a stored event."""
         state = self.cameras.get(event.camera_id)
+        shown = event.detection_ids[-1] if event.thumbnail_path and event.detection_ids else None
         return {
             "camera_id": event.camera_id,
             "camera_name": state.name if state else event.camera_id,
@@ -452,13 +594,52 @@ class HsiCoordinator:
             "started_at": event.started_at.isoformat(),
             "ended_at": event.ended_at.isoformat(),
             "analysis_status": event.analysis_status,
+            "reviewed": event.reviewed,
+            **self._image_urls(shown),
         }
+
+    # Retention
+
+    def _retention_horizon(self) -> datetime | None:
+        days = int(self.option(CONF_RETENTION_DAYS))
+        return None if days <= 0 else dt_util.utcnow() - timedelta(days=days)
+
+    async def _async_retention(self, _now: datetime) -> None:
+        if (horizon := self._retention_horizon()) is not None:
+            await self.async_purge(horizon)
+
+    async def async_purge(self, before: datetime) -> PurgeResult | None:
+        """Delete rows and thumbnails older than `before`; a failure is logged, never raised."""
+        try:
+            result = await self._run(self._purge, before)
+        except Exception:
+            _LOGGER.exception("Purging events older than %s failed; will try again", before)
+            return None
+        if result.events or result.detections:
+            _LOGGER.info(
+                "Purged %d events, %d detections and %d thumbnails older than %s",
+                result.events,
+                result.detections,
+                len(result.files),
+                before.date(),
+            )
+        return result
+
+    def _purge(self, before: datetime) -> PurgeResult:
+        result = self.db.purge(before)
+        for name in result.files:
+            Path(name).unlink(missing_ok=True)
+        return result
+
+    # Updates to entities
 
     @callback
     def _notify(self, camera_id: str) -> None:
         async_dispatcher_send(self.hass, SIGNAL_CAMERA_UPDATED.format(self.entry_id, camera_id))
 
-    # Service health
+    @callback
+    def _notify_hub(self) -> None:
+        async_dispatcher_send(self.hass, SIGNAL_HUB_UPDATED.format(self.entry_id))
 
     async def _with_store[T](self, func: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
         """Call the work store, waiting out outages with backoff: nothing is dropped."""
@@ -467,30 +648,13 @@ class HsiCoordinator:
             try:
                 result = await func(*args)
             except WorkStoreError as err:
-                self._set_service("store", False, str(err))
+                self.health.set("store", False, str(err))
                 await asyncio.sleep(min(STORE_BACKOFF_MAX, 2.0**attempt))
                 attempt += 1
                 continue
             if attempt:
-                self._set_service("store", True)
+                self.health.set("store", True)
             return result
-
-    @callback
-    def _set_service(self, name: str, up: bool, error: str = "") -> None:
-        if self.service_up[name] == up:
-            return
-        self.service_up[name] = up
-        if up:
-            _LOGGER.info("The %s is reachable again; resuming", _SERVICE_NAMES[name])
-        else:
-            _LOGGER.warning(
-                "The %s is unavailable (%s); work waits and is retried",
-                _SERVICE_NAMES[name],
-                error,
-            )
-
-
-_SERVICE_NAMES = {"detector": "detector", "llm": "LLM", "store": "batch store"}
 
 
 def _printable(path: Path) -> str:

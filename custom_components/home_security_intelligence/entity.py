@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN, SIGNAL_CAMERA_UPDATED, SIGNAL_NEW_CAMERA
-from .coordinator import CameraState, HsiCoordinator
+from .const import DOMAIN, SIGNAL_CAMERA_UPDATED, SIGNAL_HUB_UPDATED, SIGNAL_NEW_CAMERA
+from .coordinator import HsiCoordinator
 from .data import HsiConfigEntry
+from .state import CameraState
 
 
 def device_identifier(entry_id: str, camera_id: str) -> str:
@@ -63,6 +64,36 @@ class HsiCameraEntity(Entity):
     @callback
     def _handle_camera_update(self) -> None:
         self.async_write_ha_state()
+
+
+class HsiHubEntity(Entity):
+    """An entity of the hub device (the pipeline of one camera root)."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, coordinator: HsiCoordinator, title: str, key: str) -> None:
+        """Attach to the coordinator's hub device."""
+        self.coordinator = coordinator
+        self._attr_unique_id = f"{coordinator.entry_id}_{key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, coordinator.entry_id)},
+            name=title,
+            manufacturer="Home Security Intelligence",
+            model="Pipeline",
+            entry_type=DeviceEntryType.SERVICE,
+        )
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the hub's updates."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass,
+                SIGNAL_HUB_UPDATED.format(self.coordinator.entry_id),
+                self.async_write_ha_state,
+            )
+        )
 
 
 def async_setup_camera_entities(

@@ -25,6 +25,7 @@ class BatchAggregator:
         self._store = store
         self._window = window_seconds
         self._idle = idle_seconds
+        self.open_count = 0
 
     @property
     def ttl(self) -> int:
@@ -41,12 +42,14 @@ class BatchAggregator:
         """Close every batch whose window or idle time has passed."""
         window, idle = self._window(), self._idle()
         closed: list[ClosedBatch] = []
-        for batch in await self._store.open_batches():
+        batches = await self._store.open_batches()
+        for batch in batches:
             age = (now - batch.started_at).total_seconds()
             quiet = (now - batch.last_activity).total_seconds()
             if age >= window or quiet >= idle:
                 if (done := await self.close_batch(batch.batch_id, now)) is not None:
                     closed.append(done)
+        self.open_count = len(batches) - len(closed)
         return closed
 
     async def close_batch(self, batch_id: str, now: datetime) -> ClosedBatch | None:

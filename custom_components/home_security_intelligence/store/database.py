@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..pipeline.models import ClosedBatch, Detection, ImageJob, OpenBatch, RiskAssessment
 from . import schema
-from .records import CameraRecord, DetectionRecord, EventRecord, NewImage
+from .records import CameraRecord, DetectionRecord, EventQuery, EventRecord, NewImage, PurgeResult
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -349,7 +349,126 @@ class Database:
             objects=tuple(sorted({o for _, o, _ in dets})),
             detection_ids=tuple(i for i, _, _ in dets),
             thumbnail_path=thumbs[-1] if thumbs else None,
+            reviewed=row.reviewed,
+            note=row.note,
         )
+
+    def event(self, event_id: int) -> EventRecord | None:
+        """Return one event."""
+        with self._session() as session:
+            row = session.get(schema.Event, event_id)
+            return None if row is None else self._event(session, row)
+
+    def query_events(self, query: EventQuery) -> list[EventRecord]:
+        """Return events matching the filters, newest first."""
+        stmt = select(schema.Event)
+        if query.camera_ids:
+            stmt = stmt.where(schema.Event.camera_id.in_(query.camera_ids))
+        if query.min_score is not None:
+            stmt = stmt.where(schema.Event.risk_score >= query.min_score)
+        if query.since is not None:
+            stmt = stmt.where(schema.Event.started_at >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(schema.Event.started_at <= query.until)
+        if query.reviewed is not None:
+            stmt = stmt.where(schema.Event.reviewed.is_(query.reviewed))
+        stmt = stmt.order_by(schema.Event.started_at.desc(), schema.Event.id.desc())
+        with self._session() as session:
+            rows = session.scalars(stmt.limit(query.limit)).all()
+            return [self._event(session, row) for row in rows]
+
+    def acknowledge(self, event_ids: Iterable[int], note: str | None) -> int:
+        """Mark events reviewed (with an optional note); return how many exist."""
+        with self._write() as session:
+            result = session.execute(
+                update(schema.Event)
+                .where(schema.Event.id.in_(list(event_ids)))
+                .values(reviewed=True, note=note)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def update_assessment(
+        self, event_id: int, assessment: RiskAssessment, status: str
+    ) -> EventRecord | None:
+        """Replace an event's assessment (re-analysis)."""
+        with self._write() as session:
+            row = session.get(schema.Event, event_id)
+            if row is None:
+                return None
+            row.risk_score = assessment.risk_score
+            row.risk_level = assessment.risk_level
+            row.summary = assessment.summary
+            row.reasoning = assessment.reasoning
+            row.analysis_status = status
+            session.flush()
+            return self._event(session, row)
+
+    def unavailable_events(self, limit: int) -> list[EventRecord]:
+        """Return events stored without an assessment, oldest first."""
+        with self._session() as session:
+            rows = session.scalars(
+                select(schema.Event)
+                .where(schema.Event.risk_score.is_(None))
+                .order_by(schema.Event.id)
+                .limit(limit)
+            ).all()
+            return [self._event(session, row) for row in rows]
+
+    def purge(self, before: datetime) -> PurgeResult:
+        """Delete events, detections and ledger rows older than `before`.
+
+        Returns the thumbnail files to delete; open batches and images still
+        waiting for detection are kept.
+        """
+        with self._write() as session:
+            old_events = select(schema.Event.id).where(schema.Event.started_at < before)
+            thumbs = set(
+                session.scalars(
+                    select(schema.Detection.thumbnail_path).where(
+                        schema.Detection.detected_at < before,
+                        schema.Detection.thumbnail_path.is_not(None),
+                        schema.Detection.batch_id.is_not(None),
+                    )
+                )
+            )
+            events = session.execute(
+                delete(schema.EventDetection).where(schema.EventDetection.event_id.in_(old_events))
+            )
+            events = session.execute(delete(schema.Event).where(schema.Event.started_at < before))
+            open_batches = select(schema.Batch.id).where(schema.Batch.state != BATCH_ANALYZED)
+            detections = session.execute(
+                delete(schema.Detection).where(
+                    schema.Detection.detected_at < before,
+                    schema.Detection.batch_id.is_not(None),
+                    schema.Detection.batch_id.not_in(open_batches),
+                    schema.Detection.id.not_in(select(schema.EventDetection.detection_id)),
+                )
+            )
+            images = session.execute(
+                delete(schema.Image).where(
+                    schema.Image.captured_at < before,
+                    schema.Image.state != IMAGE_PENDING,
+                    schema.Image.id.not_in(select(schema.Detection.image_id)),
+                )
+            )
+            session.execute(
+                delete(schema.Batch).where(
+                    schema.Batch.state == BATCH_ANALYZED, schema.Batch.last_activity < before
+                )
+            )
+            kept = set(
+                session.scalars(
+                    select(schema.Detection.thumbnail_path).where(
+                        schema.Detection.thumbnail_path.in_(thumbs)
+                    )
+                )
+            )
+            return PurgeResult(
+                events=int(events.rowcount),  # type: ignore[attr-defined]
+                detections=int(detections.rowcount),  # type: ignore[attr-defined]
+                images=int(images.rowcount),  # type: ignore[attr-defined]
+                files=tuple(sorted(t for t in thumbs - kept if t)),
+            )
 
     # Embedded batches
 

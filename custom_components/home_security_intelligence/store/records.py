@@ -50,6 +50,8 @@ class EventRecord:
     objects: tuple[str, ...]
     detection_ids: tuple[int, ...]
     thumbnail_path: str | None
+    reviewed: bool = False
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +62,25 @@ class CameraRecord:
     name: str
     latest_event: EventRecord | None
     latest_thumbnail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    """Filters of `Database.query_events`."""
+
+    camera_ids: tuple[str, ...] = ()
+    min_score: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    reviewed: bool | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    """What a purge removed."""
+
+    events: int
+    detections: int
+    images: int
+    files: tuple[str, ...]

@@ -1,0 +1,57 @@
+"""Diagnostics: configuration (credentials redacted), counts, queues, errors, versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.const import __version__ as ha_version
+from homeassistant.core import HomeAssistant
+from homeassistant.loader import async_get_integration
+
+from .const import CONF_DETECTOR_URL, CONF_LLM_URL, CONF_REDIS_URL, DOMAIN
+from .data import HsiConfigEntry
+from .urls import redact_url
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: HsiConfigEntry
+) -> dict[str, Any]:
+    """Return what helps debugging an entry, with credentials removed from URLs."""
+    coordinator = entry.runtime_data.coordinator
+    integration = await async_get_integration(hass, DOMAIN)
+    data = dict(entry.data)
+    for key in (CONF_DETECTOR_URL, CONF_LLM_URL, CONF_REDIS_URL):
+        if key in data:
+            data[key] = redact_url(data[key])
+    counts = await hass.async_add_executor_job(coordinator.db.stats)
+    ledger = await hass.async_add_executor_job(coordinator.db.image_counts)
+    health = coordinator.health
+    return {
+        "versions": {"integration": str(integration.version), "home_assistant": ha_version},
+        "entry": {"data": data, "options": dict(entry.options)},
+        "store": coordinator.store.name,
+        "rows": counts,
+        "ledger": ledger,
+        "hub": {
+            "images_waiting": coordinator.hub.images_waiting,
+            "batches_open": coordinator.hub.batches_open,
+            "detection_latency_ms": coordinator.hub.detection_latency_ms,
+            "llm_latency_s": coordinator.hub.llm_latency_s,
+        },
+        "services": {
+            name: {
+                "up": up,
+                "down_since": since.isoformat() if (since := health.down_since.get(name)) else None,
+                "last_error": _redact_text(health.last_error.get(name, ""), entry),
+            }
+            for name, up in health.up.items()
+        },
+        "cameras": sorted(coordinator.cameras),
+    }
+
+
+def _redact_text(text: str, entry: HsiConfigEntry) -> str:
+    """Remove a Redis URL (and its password) from an error message."""
+    if (url := entry.data.get(CONF_REDIS_URL)) and url in text:
+        text = text.replace(url, redact_url(url))
+    return text
