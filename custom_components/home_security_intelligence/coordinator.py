@@ -325,8 +325,8 @@ class HsiCoordinator:
             return
         ids, thumbnail = await self._run(self._persist, job, loaded, detections)
         if ids:
-            self._publish_detection(job, ids, detections, thumbnail)
-            await self._add_to_batch(job.camera_id, ids, dt_util.utcnow())
+            batch_id = await self._add_to_batch(job.camera_id, ids, dt_util.utcnow())
+            self._publish_detection(job, ids, detections, thumbnail, batch_id)
 
     def _load(self, job: ImageJob) -> LoadedImage | None:
         """Read the image if the ledger still wants it; mark it invalid if unusable (executor)."""
@@ -381,7 +381,12 @@ class HsiCoordinator:
 
     @callback
     def _publish_detection(
-        self, job: ImageJob, ids: list[int], detections: list[Detection], thumbnail: str | None
+        self,
+        job: ImageJob,
+        ids: list[int],
+        detections: list[Detection],
+        thumbnail: str | None,
+        batch_id: str,
     ) -> None:
         """Turn occupancy on and fire the detection event, before any batch closes."""
         if (ready := self._ready_at.get(job.image_id)) is not None:
@@ -398,6 +403,11 @@ class HsiCoordinator:
             thumbnail,
         )
         state.last_detection = summary
+        previous = state.batch_started_at
+        first = batch_id != state.batch_id
+        if first:
+            state.batch_id = batch_id
+            state.batch_started_at = dt_util.utcnow()
         if thumbnail is not None:
             state.latest_thumbnail = thumbnail
         quiet = float(self.option(CONF_OCCUPANCY_TIMEOUT))
@@ -418,6 +428,9 @@ class HsiCoordinator:
                 "confidence": summary.confidence,
                 "detection_ids": ids,
                 "captured_at": summary.captured_at.isoformat(),
+                "batch_id": batch_id,
+                "first_in_batch": first,
+                "previous_batch_started_at": previous.isoformat() if first and previous else None,
                 **self._image_urls(ids[0] if thumbnail else None),
             },
         )
@@ -437,9 +450,10 @@ class HsiCoordinator:
             "snapshot_url": signed_image_url(self.hass, self.entry_id, "snapshot", detection_id),
         }
 
-    async def _add_to_batch(self, camera_id: str, ids: list[int], now: datetime) -> None:
+    async def _add_to_batch(self, camera_id: str, ids: list[int], now: datetime) -> str:
         batch_id = await self._with_store(self.batcher.add_detection, camera_id, ids, now)
         await self._run(self.db.assign_batch, ids, batch_id)
+        return batch_id
 
     # Batches and analysis
 

@@ -46,6 +46,8 @@ class CameraState:
     latest_event: EventRecord | None = None
     latest_thumbnail: str | None = None
     last_detection: DetectionSummary | None = None
+    batch_id: str | None = None
+    batch_started_at: datetime | None = None
     occupied: dict[str, bool] = field(
         default_factory=lambda: dict.fromkeys(OCCUPANCY_GROUPS, False)
     )

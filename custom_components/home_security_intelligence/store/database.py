@@ -359,6 +359,15 @@ class Database:
             row = session.get(schema.Event, event_id)
             return None if row is None else self._event(session, row)
 
+    def event_times(self, camera_id: str) -> list[datetime]:
+        """Return the start times of a camera's events (for grouping by day)."""
+        with self._session() as session:
+            return list(
+                session.scalars(
+                    select(schema.Event.started_at).where(schema.Event.camera_id == camera_id)
+                )
+            )
+
     def query_events(self, query: EventQuery) -> list[EventRecord]:
         """Return events matching the filters, newest first."""
         stmt = select(schema.Event)

@@ -1,0 +1,180 @@
+"""Media browser: cameras, then days, then events, then their annotated images, newest first."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from homeassistant.components.media_player.const import MediaClass
+from homeassistant.components.media_source import (
+    BrowseMediaSource,
+    MediaSource,
+    MediaSourceItem,
+    PlayMedia,
+    Unresolvable,
+)
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .coordinator import HsiCoordinator
+from .store.records import EventQuery, EventRecord
+from .urls import image_path, signed_image_url
+
+MAX_EVENTS_PER_DAY = 500
+
+
+async def async_get_media_source(hass: HomeAssistant) -> HsiMediaSource:
+    """Return the integration's media source."""
+    return HsiMediaSource(hass)
+
+
+class HsiMediaSource(MediaSource):
+    """Browses stored events; identifiers are `entry/camera[/day[/event]]` or `entry/image/id`."""
+
+    name = "Home Security Intelligence"
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        """Create the source."""
+        super().__init__(DOMAIN)
+        self.hass = hass
+
+    def _coordinator(self, entry_id: str) -> HsiCoordinator:
+        entry = self.hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
+            raise Unresolvable(f"Unknown entry {entry_id}")
+        coordinator: HsiCoordinator = entry.runtime_data.coordinator
+        return coordinator
+
+    async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
+        """Resolve an image to its (signed by HA when played) view URL."""
+        parts = item.identifier.split("/")
+        if len(parts) != 3 or parts[1] != "image" or not parts[2].isdecimal():
+            raise Unresolvable(f"Not an image: {item.identifier}")
+        self._coordinator(parts[0])
+        return PlayMedia(image_path(parts[0], "thumbnail", int(parts[2])), "image/jpeg")
+
+    async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
+        """Browse one level."""
+        parts = item.identifier.split("/") if item.identifier else []
+        if not parts:
+            return self._root()
+        coordinator = self._coordinator(parts[0])
+        if len(parts) == 2:
+            return await self._camera(coordinator, parts[1])
+        try:
+            day = date.fromisoformat(parts[2])
+        except ValueError as err:
+            raise Unresolvable(f"Bad day in {item.identifier}") from err
+        if len(parts) == 3:
+            return await self._day(coordinator, parts[1], day)
+        if len(parts) == 4 and parts[3].isdecimal():
+            return await self._event(coordinator, parts[1], day, int(parts[3]))
+        raise Unresolvable(f"Unknown item {item.identifier}")
+
+    def _root(self) -> BrowseMediaSource:
+        children = [
+            _folder(f"{c.entry_id}/{camera_id}", state.name)
+            for entry in self.hass.config_entries.async_entries(DOMAIN)
+            if entry.state is ConfigEntryState.LOADED
+            for c in (entry.runtime_data.coordinator,)
+            for camera_id, state in sorted(c.cameras.items())
+        ]
+        return _folder(None, self.name, children, MediaClass.APP)
+
+    async def _camera(self, coordinator: HsiCoordinator, camera_id: str) -> BrowseMediaSource:
+        if camera_id not in coordinator.cameras:
+            raise Unresolvable(f"Unknown camera {camera_id}")
+        times = await self.hass.async_add_executor_job(coordinator.db.event_times, camera_id)
+        days = sorted({dt_util.as_local(t).date() for t in times}, reverse=True)
+        base = f"{coordinator.entry_id}/{camera_id}"
+        children = [_folder(f"{base}/{day.isoformat()}", day.isoformat()) for day in days]
+        return _folder(base, coordinator.cameras[camera_id].name, children)
+
+    async def _events(
+        self, coordinator: HsiCoordinator, camera_id: str, day: date
+    ) -> list[EventRecord]:
+        start = datetime.combine(day, time.min, dt_util.get_default_time_zone())
+        query = EventQuery(
+            camera_ids=(camera_id,),
+            since=dt_util.as_utc(start),
+            until=dt_util.as_utc(start + timedelta(days=1)) - timedelta(microseconds=1),
+            limit=MAX_EVENTS_PER_DAY,
+        )
+        return await self.hass.async_add_executor_job(coordinator.db.query_events, query)
+
+    async def _day(
+        self, coordinator: HsiCoordinator, camera_id: str, day: date
+    ) -> BrowseMediaSource:
+        base = f"{coordinator.entry_id}/{camera_id}/{day.isoformat()}"
+        children = [
+            _folder(
+                f"{base}/{event.id}",
+                _event_title(event),
+                thumbnail=self._thumbnail(coordinator, event.detection_ids[-1])
+                if event.thumbnail_path and event.detection_ids
+                else None,
+            )
+            for event in await self._events(coordinator, camera_id, day)
+        ]
+        return _folder(base, day.isoformat(), children)
+
+    async def _event(
+        self, coordinator: HsiCoordinator, camera_id: str, day: date, event_id: int
+    ) -> BrowseMediaSource:
+        event = await self.hass.async_add_executor_job(coordinator.db.event, event_id)
+        if event is None or event.camera_id != camera_id:
+            raise Unresolvable(f"Unknown event {event_id}")
+        detections = await self.hass.async_add_executor_job(
+            coordinator.db.detections, event.detection_ids
+        )
+        seen: set[str] = set()
+        children = []
+        for det in reversed(detections):
+            if det.thumbnail_path is None or det.thumbnail_path in seen:
+                continue
+            seen.add(det.thumbnail_path)
+            children.append(
+                BrowseMediaSource(
+                    domain=DOMAIN,
+                    identifier=f"{coordinator.entry_id}/image/{det.id}",
+                    media_class=MediaClass.IMAGE,
+                    media_content_type="image/jpeg",
+                    title=dt_util.as_local(det.detected_at).strftime("%H:%M:%S"),
+                    can_play=True,
+                    can_expand=False,
+                    thumbnail=self._thumbnail(coordinator, det.id),
+                )
+            )
+        base = f"{coordinator.entry_id}/{camera_id}/{day.isoformat()}/{event_id}"
+        return _folder(base, _event_title(event), children)
+
+    def _thumbnail(self, coordinator: HsiCoordinator, detection_id: int) -> str:
+        return signed_image_url(self.hass, coordinator.entry_id, "thumbnail", detection_id)
+
+
+def _event_title(event: EventRecord) -> str:
+    when = dt_util.as_local(event.started_at).strftime("%H:%M:%S")
+    level = event.risk_level or "not assessed"
+    return f"{when} {level}: {', '.join(event.objects)}"
+
+
+def _folder(
+    identifier: str | None,
+    title: str,
+    children: list[BrowseMediaSource] | None = None,
+    media_class: MediaClass = MediaClass.DIRECTORY,
+    thumbnail: str | None = None,
+) -> BrowseMediaSource:
+    return BrowseMediaSource(
+        domain=DOMAIN,
+        identifier=identifier,
+        media_class=media_class,
+        media_content_type="",
+        title=title,
+        can_play=False,
+        can_expand=True,
+        children=children,
+        children_media_class=MediaClass.IMAGE if children is not None else None,
+        thumbnail=thumbnail,
+    )
