@@ -106,10 +106,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> bool:
         ThumbnailGenerator(storage / THUMBNAIL_DIR),
         redact_url(redis_url) if redis_url else "",
     )
-    await coordinator.async_load()
-    entry.runtime_data = HsiRuntimeData(coordinator)
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    await coordinator.async_start()
+    try:
+        await coordinator.async_load()
+        entry.runtime_data = HsiRuntimeData(coordinator)
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+        await coordinator.async_start()
+    except BaseException:
+        await coordinator.async_stop()
+        raise
     return True
 
 
@@ -129,11 +133,17 @@ async def async_remove_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> None
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: HsiConfigEntry, device: DeviceEntry
 ) -> bool:
-    """Allow removing a camera device once its folder is gone."""
-    coordinator = entry.runtime_data.coordinator
-    folders = await hass.async_add_executor_job(coordinator.watcher.camera_folders)
-    return not any(
-        camera_id in folders
+    """Allow removing a camera device once its folder is gone; the hub device stays."""
+    if (DOMAIN, entry.entry_id) in device.identifiers:
+        return False
+    root = Path(entry.data[CONF_CAMERA_ROOT])
+    camera_ids = [
+        camera_id
         for domain, ident in device.identifiers
         if domain == DOMAIN and (camera_id := camera_of_identifier(entry.entry_id, ident))
-    )
+    ]
+
+    def present() -> bool:
+        return any((root / c).is_dir() and not (root / c).is_symlink() for c in camera_ids)
+
+    return not await hass.async_add_executor_job(present)

@@ -10,6 +10,7 @@ import logging
 import os
 from pathlib import Path
 import random
+import re
 import time
 from typing import Any
 
@@ -44,12 +45,13 @@ from .pipeline.thumbnail_generator import ThumbnailGenerator
 from .pipeline.upload_settler import UploadSettler
 from .service_health import ServiceHealth
 from .state import CameraState, DetectionSummary, HubState, camera_name, groups_of
-from .store.database import IMAGE_INVALID, IMAGE_PENDING, Database
+from .store.database import IMAGE_FAILED, IMAGE_INVALID, IMAGE_PENDING, Database
 from .store.records import DetectionRecord, EventRecord, NewImage, PurgeResult
 from .store.work_store import WorkStore, WorkStoreError
 from .urls import signed_image_url
 
 _LOGGER = logging.getLogger(__name__)
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 IMAGE_WORKERS = 4
 TICK_INTERVAL = timedelta(seconds=1)
@@ -267,18 +269,14 @@ class HsiCoordinator:
     def _ledger_insert(self, paths: list[Path]) -> list[ImageJob]:
         """Stat new uploads and add them to the ledger (executor)."""
         tz = dt_util.get_default_time_zone()
-        root = self.root.resolve()
         found: list[NewImage] = []
         for path in paths:
-            camera_id = self.watcher.camera_id_for(path)
+            if (camera_id := self.watcher.camera_id_for(path)) is None:
+                continue
             try:
-                stat = path.stat()
-                inside = path.resolve().is_relative_to(root)
+                stat = path.lstat()
             except OSError as err:
                 _LOGGER.debug("Upload %s vanished before it was read: %s", path, err)
-                continue
-            if camera_id is None or not inside:
-                _LOGGER.warning("Ignoring %s: it points outside the camera folder", path)
                 continue
             found.append(
                 NewImage(
@@ -306,6 +304,11 @@ class HsiCoordinator:
             self._in_flight.add(job.image_id)
             try:
                 await self._process_image(job)
+            except Exception as err:
+                _LOGGER.exception("Unexpected error on %s; marked failed", job.file_path)
+                await self._run(
+                    self.db.mark_image, job.image_id, IMAGE_FAILED, repr(err), dt_util.utcnow()
+                )
             finally:
                 self._in_flight.discard(job.image_id)
                 self._ready_at.pop(job.image_id, None)
@@ -347,7 +350,7 @@ class HsiCoordinator:
             try:
                 found = await self.detector.detect_objects(
                     loaded.data,
-                    os.path.basename(job.file_path),
+                    _SAFE_NAME.sub("_", os.path.basename(job.file_path)),
                     loaded.content_type,
                     (loaded.width, loaded.height),
                     float(self.option(CONF_CONFIDENCE_THRESHOLD)),
@@ -509,7 +512,14 @@ class HsiCoordinator:
             if batch is None:
                 await self._analysis_ready.wait()
                 continue
-            await self._analyze(batch)
+            try:
+                await self._analyze(batch)
+            except Exception:
+                _LOGGER.exception(
+                    "Unexpected error analysing batch %s; it is retried at the next start",
+                    batch.batch_id,
+                )
+                continue
             await self._with_store(self.store.ack_analysis, batch)
 
     async def _analyze(self, batch: ClosedBatch) -> None:

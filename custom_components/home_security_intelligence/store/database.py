@@ -24,6 +24,7 @@ _LOGGER = logging.getLogger(__name__)
 IMAGE_PENDING = "pending"
 IMAGE_DONE = "done"
 IMAGE_INVALID = "invalid"
+IMAGE_FAILED = "failed"
 
 BATCH_OPEN = "open"
 BATCH_CLOSED = "closed"

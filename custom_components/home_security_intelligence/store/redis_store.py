@@ -163,7 +163,7 @@ class RedisWorkStore:
 
     async def open_batches(self) -> list[OpenBatch]:
         """SCAN the `batch:*:current` pointers and read each batch's times."""
-        keys = [key async for key in self._redis.scan_iter(match="batch:*:current", count=500)]
+        keys: list[str] = await self._call(self._scan("batch:*:current"))
         if not keys:
             return []
         batch_ids = [b for b in await self._call(self._redis.mget(keys)) if b is not None]
@@ -185,6 +185,9 @@ class RedisWorkStore:
             for batch_id, (camera, started, last) in zip(batch_ids, rows, strict=True)
             if camera and started and last
         ]
+
+    async def _scan(self, match: str) -> list[str]:
+        return [key async for key in self._redis.scan_iter(match=match, count=500)]
 
     async def close_batch(self, batch_id: str, closed_at: datetime) -> ClosedBatch | None:
         """Atomically read, delete and queue the batch for analysis."""
