@@ -40,6 +40,12 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom integrations in every test."""
 
 
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """Give every test its own HA config dir (the integration's database lives there)."""
+    return hass_tmp_config_dir
+
+
 @pytest.fixture(autouse=True)
 def no_blocking_calls(caplog: pytest.LogCaptureFixture) -> Generator[None]:
     """Fail a test in which HA's blocking-call detector reported our code."""

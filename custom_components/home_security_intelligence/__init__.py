@@ -8,7 +8,7 @@ import shutil
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from homeassistant.const import Platform
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
@@ -111,6 +111,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> bool:
         entry.runtime_data = HsiRuntimeData(coordinator)
         await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
         await coordinator.async_start()
+        entry.async_on_unload(
+            hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, coordinator.async_stop)
+        )
     except BaseException:
         await coordinator.async_stop()
         raise

@@ -119,6 +119,7 @@ class HsiCoordinator:
         self._timers: dict[tuple[str, str], CALLBACK_TYPE] = {}
         self._unsubs: list[CALLBACK_TYPE] = []
         self._ticking = False
+        self._stopped = False
         self._llm_probed = dt_util.utcnow()
 
     def option(self, key: str) -> Any:
@@ -167,8 +168,11 @@ class HsiCoordinator:
             self.hass.async_create_background_task(coro, f"home_security_intelligence {name}")
         )
 
-    async def async_stop(self) -> None:
+    async def async_stop(self, *_: Any) -> None:
         """Stop everything; unfinished work stays in the ledger and queues for next time."""
+        if self._stopped:
+            return
+        self._stopped = True
         for unsub in (*self._unsubs, *self._timers.values()):
             unsub()
         self._unsubs.clear()
@@ -455,7 +459,8 @@ class HsiCoordinator:
 
     async def _add_to_batch(self, camera_id: str, ids: list[int], now: datetime) -> str:
         batch_id = await self._with_store(self.batcher.add_detection, camera_id, ids, now)
-        await self._run(self.db.assign_batch, ids, batch_id)
+        if not self.store.records_membership:
+            await self._run(self.db.assign_batch, ids, batch_id)
         return batch_id
 
     # Batches and analysis

@@ -482,10 +482,13 @@ class Database:
 
     # Embedded batches
 
-    def batch_touch(self, camera_id: str, at: datetime, new_id: str) -> str:
-        """Return the camera's open batch, opening `new_id` if it has none; note activity.
+    def batch_add(
+        self, camera_id: str, detection_ids: Sequence[int], at: datetime, new_id: str
+    ) -> str:
+        """Add detections to the camera's open batch (opening `new_id` if none) atomically.
 
-        Membership is the detections' `batch_id`, set by `assign_batch`.
+        One transaction, so a close can never fall between choosing the batch and
+        recording its members.
         """
         with self._write() as session:
             batch = session.scalar(
@@ -504,6 +507,11 @@ class Database:
                 session.add(batch)
             else:
                 batch.last_activity = at
+            session.execute(
+                update(schema.Detection)
+                .where(schema.Detection.id.in_(list(detection_ids)))
+                .values(batch_id=batch.id)
+            )
             return batch.id
 
     def batches(self, state: str) -> list[OpenBatch]:

@@ -23,6 +23,7 @@ class EmbeddedWorkStore:
     """WorkStore on the integration's SQLite file."""
 
     name = "embedded"
+    records_membership = True
 
     def __init__(self, db: Database, run: RunBlocking) -> None:
         """Use `db` through `run` (HA's executor)."""
@@ -70,8 +71,10 @@ class EmbeddedWorkStore:
     async def add_detections(
         self, camera_id: str, detection_ids: Sequence[int], at: datetime, ttl: int
     ) -> str:
-        """Return the camera's open batch (membership is recorded by `Database.assign_batch`)."""
-        batch_id: str = await self._run(self._db.batch_touch, camera_id, at, uuid.uuid4().hex)
+        """Add detections to the camera's open batch and record membership, atomically."""
+        batch_id: str = await self._run(
+            self._db.batch_add, camera_id, detection_ids, at, uuid.uuid4().hex
+        )
         return batch_id
 
     async def open_batches(self) -> list[OpenBatch]:

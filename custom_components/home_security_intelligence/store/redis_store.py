@@ -83,6 +83,7 @@ class RedisWorkStore:
     """WorkStore on a Redis server."""
 
     name = "redis"
+    records_membership = False
 
     def __init__(self, client: aioredis.Redis) -> None:
         """Use `client`; the store owns it and closes it."""

@@ -17,6 +17,8 @@ class WorkStore(Protocol):
     """Batches per camera plus the detection and analysis queues."""
 
     name: str
+    records_membership: bool
+    """True when `add_detections` also sets the detections' batch in the database."""
 
     async def async_close(self) -> None:
         """Release connections."""

@@ -1,0 +1,218 @@
+"""An explainable risk prior computed from facts, before and independent of any LLM.
+
+The score is the sum of named factors (each with a contribution and a human detail),
+clamped to 0-100. The LLM may then move it by at most a bounded amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from .nemotron_analyzer import level_for_score
+
+# Object groups in order of concern; a class outside them is "other".
+CLASS_GROUPS: Final[dict[str, frozenset[str]]] = {
+    "person": frozenset({"person", "people", "pedestrian"}),
+    "vehicle": frozenset({"car", "truck", "bus", "motorcycle", "motorbike", "bicycle", "van"}),
+    "animal": frozenset(
+        {"dog", "cat", "bird", "horse", "sheep", "cow", "bear", "elephant", "zebra", "giraffe"}
+    ),
+}
+GROUP_ORDER: Final = ("person", "vehicle", "animal", "other")
+ROLES: Final = ("entry_point", "driveway", "yard", "street", "other")
+PLACE: Final = {
+    "entry_point": "at an entry point",
+    "driveway": "on the driveway",
+    "yard": "in the yard",
+    "street": "on the street",
+    "other": "on a camera without a role",
+}
+
+# Base points for the most concerning group seen, by camera role.
+BASE: Final[dict[str, dict[str, int]]] = {
+    "person": {"entry_point": 25, "yard": 20, "driveway": 18, "other": 15, "street": 5},
+    "vehicle": {"entry_point": 10, "yard": 12, "driveway": 12, "other": 10, "street": 3},
+    "animal": dict.fromkeys(ROLES, 3),
+    "other": dict.fromkeys(ROLES, 2),
+}
+# How much the context (time, lingering, rarity, home, alarm) matters for a group / role.
+GROUP_WEIGHT: Final = {"person": 1.0, "vehicle": 0.7, "animal": 0.0, "other": 0.2}
+ROLE_WEIGHT: Final = {"entry_point": 1.0, "yard": 1.0, "driveway": 0.9, "other": 0.9, "street": 0.6}
+
+EXTRA_PERSON = 5  # each person beyond the first, up to MAX_EXTRA
+EXTRA_VEHICLE = 2
+MAX_EXTRA = 10
+PERSON_WITH_VEHICLE = 5
+DARK = 8
+DEEP_NIGHT = 15  # local hours 0-4
+DEEP_NIGHT_HOURS: Final = range(5)
+NOBODY_HOME = 10
+HOME_AND_AWAKE = -5
+GUESTS = -25
+DELIVERY = -20
+DELIVERY_SHORT_S = 120.0
+UNUSUAL_NEUTRAL = 0.4  # rarity below this lowers the score, above it raises it
+UNUSUAL_SPAN = 20
+ALARM: Final = {
+    "triggered": 30,
+    "armed_away": 25,
+    "armed_vacation": 25,
+    "armed_night": 25,
+    "armed_home": 15,
+    "armed_custom_bypass": 15,
+}
+MIN_HISTORY = 30  # stored detections needed before a camera has a baseline
+
+
+@dataclass(frozen=True, slots=True)
+class RiskFacts:
+    """What is known about one batch and its context; None means not configured/unknown."""
+
+    camera_role: str
+    objects: Mapping[str, int]
+    frames: int
+    duration_s: float
+    is_dark: bool
+    local_hour: int
+    unusual: float | None
+    people_home: int | None
+    alarm_state: str | None
+    guests_expected: bool | None
+    delivery_expected: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class RiskFactor:
+    """One named contribution to the prior."""
+
+    name: str
+    contribution: int
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskPrior:
+    """The prior score (0-100) and the factors it is the clamped sum of."""
+
+    score: int
+    factors: tuple[RiskFactor, ...]
+
+    @property
+    def level(self) -> str:
+        """The band of the score."""
+        return level_for_score(self.score)
+
+
+def group_of(object_class: str) -> str:
+    """Return the group of a detector class: person, vehicle, animal or other."""
+    name = object_class.strip().lower()
+    for group, members in CLASS_GROUPS.items():
+        if name in members:
+            return group
+    return "other"
+
+
+def compute_prior(facts: RiskFacts) -> RiskPrior:
+    """Score the facts; every non-zero contribution is listed as a factor."""
+    role = facts.camera_role if facts.camera_role in ROLES else "other"
+    counts: dict[str, int] = {}
+    for cls, count in facts.objects.items():
+        if count > 0:
+            group = group_of(cls)
+            counts[group] = max(counts.get(group, 0), count)
+    if not counts:
+        return RiskPrior(0, ())
+    lead = next(g for g in GROUP_ORDER if g in counts)
+    person = lead == "person"
+    weight = GROUP_WEIGHT[lead] * ROLE_WEIGHT[role]
+    factors: list[RiskFactor] = []
+
+    def add(name: str, points: float, text: str, scaled: bool = True) -> None:
+        value = round(points * weight) if scaled else round(points)
+        if value:
+            factors.append(RiskFactor(name, value, f"{text}: {value:+d}"))
+
+    add("object", BASE[lead][role], f"{lead} {PLACE[role]}", scaled=False)
+    extra = counts[lead] - 1
+    if person and extra > 0:
+        add("count", min(MAX_EXTRA, EXTRA_PERSON * extra), f"{counts[lead]} people", False)
+    elif lead == "vehicle" and extra > 0:
+        add("count", min(MAX_EXTRA, EXTRA_VEHICLE * extra), f"{counts[lead]} vehicles", False)
+    if person and "vehicle" in counts:
+        add("companion", PERSON_WITH_VEHICLE, "person with a vehicle", scaled=False)
+
+    linger = _linger_points(facts.frames, facts.duration_s)
+    add("lingering", linger, f"seen in {facts.frames} frames over {facts.duration_s:.0f} s")
+    if facts.is_dark:
+        add("dark", DARK, "after dark (sun below the horizon)")
+    if facts.local_hour in DEEP_NIGHT_HOURS:
+        add("night", DEEP_NIGHT, f"deep night ({facts.local_hour:02d}:00)")
+    if facts.unusual is not None:
+        rarity = min(1.0, max(0.0, facts.unusual))
+        add(
+            "unusual",
+            (rarity - UNUSUAL_NEUTRAL) * UNUSUAL_SPAN,
+            f"{'unusual' if rarity > UNUSUAL_NEUTRAL else 'usual'} for this camera at this hour "
+            f"(rarity {rarity:.2f})",
+        )
+    if facts.people_home is not None:
+        if facts.people_home <= 0:
+            add("people_home", NOBODY_HOME, "nobody home")
+        elif not facts.is_dark:
+            add("people_home", HOME_AND_AWAKE, f"{facts.people_home} at home, daytime")
+    if facts.alarm_state in ALARM:
+        add("alarm", ALARM[facts.alarm_state], f"alarm {facts.alarm_state.replace('_', ' ')}")
+    if person and facts.guests_expected:
+        add("guests", GUESTS, "guests expected", scaled=False)
+    if (
+        person
+        and facts.delivery_expected
+        and role == "entry_point"
+        and facts.duration_s < DELIVERY_SHORT_S
+    ):
+        add("delivery", DELIVERY, "delivery expected, short visit", scaled=False)
+
+    total = sum(f.contribution for f in factors)
+    return RiskPrior(max(0, min(100, total)), tuple(factors))
+
+
+def _linger_points(frames: int, duration_s: float) -> int:
+    by_time = 15 if duration_s >= 180 else 10 if duration_s >= 60 else 5 if duration_s >= 20 else 0
+    by_frames = 10 if frames >= 8 else 5 if frames >= 4 else 0
+    return max(by_time, by_frames)
+
+
+def bounded_score(prior: int, llm_score: int | None, bound: int = 20) -> tuple[int, int]:
+    """Move the prior toward the LLM's score by at most `bound`; return (final, adjustment)."""
+    if bound < 0:
+        raise ValueError("bound must be >= 0")
+    if llm_score is None:
+        return prior, 0
+    step = max(-bound, min(bound, llm_score - prior))
+    final = max(0, min(100, prior + step))
+    return final, final - prior
+
+
+def unusualness(counts_by_hour: Sequence[int], hour: int) -> float | None:
+    """Rarity (0..1) of activity at `hour` for a camera from its detections per hour of day.
+
+    The hour is smoothed with its neighbours (weights 1-2-1, wrapping at midnight) and
+    compared with the camera's mean hour: 1.0 = never seen then, 0.5 = an average hour,
+    towards 0 = a busy hour. None when the camera has fewer than MIN_HISTORY detections.
+    """
+    if len(counts_by_hour) != 24:
+        raise ValueError("counts_by_hour needs 24 values")
+    if not 0 <= hour <= 23:
+        raise ValueError("hour must be 0-23")
+    if any(c < 0 for c in counts_by_hour):
+        raise ValueError("counts must be >= 0")
+    total = sum(counts_by_hour)
+    if total < MIN_HISTORY:
+        return None
+    local = (
+        counts_by_hour[hour - 1] + 2 * counts_by_hour[hour] + counts_by_hour[(hour + 1) % 24]
+    ) / 4
+    rate = local / (total / 24)
+    return round(1 / (1 + rate), 2)
