@@ -139,3 +139,96 @@ async def serve_404() -> TestServer:
     server = TestServer(web.Application(), host="127.0.0.1")
     await server.start_server(access_log=None)
     return server
+
+
+@dataclass
+class DeepStackServer:
+    """DeepStack / CodeProject.AI `POST /v1/vision/detection` (form field `image`)."""
+
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    server: TestServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("")).rstrip("/")
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/vision/detection", self._detect)
+        self.server = TestServer(app, host="127.0.0.1")
+        await self.server.start_server(access_log=None)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+
+    async def _detect(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        upload = form.get("image")
+        if not isinstance(upload, web.FileField):
+            return web.json_response({"success": False, "error": "no image"}, status=400)
+        with Image.open(io.BytesIO(upload.file.read())) as img:
+            width, height = img.size
+        min_conf = float(str(form.get("min_confidence", "0.4")))
+        self.requests.append({"min_confidence": min_conf, "filename": upload.filename})
+        predictions = [
+            {
+                "label": "person",
+                "confidence": 0.88,
+                "x_min": width // 4,
+                "y_min": height // 4,
+                "x_max": width * 3 // 4,
+                "y_max": height,
+            },
+            {"label": "dog", "confidence": 0.3, "x_min": 0, "y_min": 0, "x_max": 10, "y_max": 10},
+        ]
+        return web.json_response(
+            {
+                "success": True,
+                "predictions": [p for p in predictions if p["confidence"] >= min_conf],
+            }
+        )
+
+
+@dataclass
+class OpenAiServer:
+    """OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models` with a bearer key."""
+
+    api_key: str = "sk-test"
+    content: str = LlmServer.content
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    server: TestServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("")).rstrip("/")
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        self.server = TestServer(app, host="127.0.0.1")
+        await self.server.start_server(access_log=None)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+
+    def _authorised(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.api_key}"
+
+    async def _models(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return web.json_response({"error": "unauthorised"}, status=401)
+        return web.json_response({"data": [{"id": "local"}]})
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return web.json_response({"error": "unauthorised"}, status=401)
+        body = await request.json()
+        self.requests.append(body)
+        return web.json_response(
+            {"choices": [{"index": 0, "message": {"role": "assistant", "content": self.content}}]}
+        )

@@ -18,7 +18,11 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import (
     CONF_CAMERA_ROOT,
+    CONF_DETECTOR_API,
     CONF_DETECTOR_URL,
+    CONF_LLM_API,
+    CONF_LLM_API_KEY,
+    CONF_LLM_MODEL,
     CONF_LLM_URL,
     CONF_REDIS_URL,
     DATABASE_FILE,
@@ -29,8 +33,8 @@ from .const import (
 from .coordinator import HsiCoordinator
 from .data import HsiConfigEntry, HsiRuntimeData
 from .entity import camera_of_identifier
-from .pipeline.detector_client import DetectorClient
-from .pipeline.nemotron_analyzer import NemotronAnalyzer
+from .pipeline.detector_client import API_DETECT, DetectorClient
+from .pipeline.nemotron_analyzer import API_LLAMACPP, NemotronAnalyzer
 from .pipeline.thumbnail_generator import ThumbnailGenerator
 from .services import async_register_services
 from .store.database import Database
@@ -101,8 +105,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> bool:
         root,
         db,
         store,
-        DetectorClient(session, entry.data[CONF_DETECTOR_URL]),
-        NemotronAnalyzer(session, entry.data[CONF_LLM_URL]),
+        DetectorClient(
+            session, entry.data[CONF_DETECTOR_URL], entry.data.get(CONF_DETECTOR_API, API_DETECT)
+        ),
+        NemotronAnalyzer(
+            session,
+            entry.data[CONF_LLM_URL],
+            entry.data.get(CONF_LLM_API, API_LLAMACPP),
+            entry.data.get(CONF_LLM_API_KEY),
+            entry.data.get(CONF_LLM_MODEL),
+        ),
         ThumbnailGenerator(storage / THUMBNAIL_DIR),
         redact_url(redis_url) if redis_url else "",
     )

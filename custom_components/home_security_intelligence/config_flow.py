@@ -15,6 +15,9 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -25,7 +28,11 @@ from .const import (
     CONF_BATCH_WINDOW,
     CONF_CAMERA_ROOT,
     CONF_CONFIDENCE_THRESHOLD,
+    CONF_DETECTOR_API,
     CONF_DETECTOR_URL,
+    CONF_LLM_API,
+    CONF_LLM_API_KEY,
+    CONF_LLM_MODEL,
     CONF_LLM_URL,
     CONF_OCCUPANCY_TIMEOUT,
     CONF_REDIS_URL,
@@ -36,11 +43,16 @@ from .const import (
 )
 from .data import HsiConfigEntry
 from .pipeline.detector_client import (
+    API_DETECT,
+    DETECTOR_APIS,
     DetectorClient,
     DetectorProtocolError,
     DetectorUnreachableError,
 )
 from .pipeline.nemotron_analyzer import (
+    API_LLAMACPP,
+    LLM_APIS,
+    AnalyzerAuthError,
     AnalyzerProtocolError,
     AnalyzerUnreachableError,
     NemotronAnalyzer,
@@ -49,18 +61,35 @@ from .store.redis_store import RedisWorkStore, connect
 from .store.work_store import WorkStoreError
 
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+
+def _select(options: tuple[str, ...], key: str) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=list(options), translation_key=key, mode=SelectSelectorMode.DROPDOWN
+        )
+    )
 
 
 def _connection_schema(defaults: dict[str, Any]) -> probatio.Schema:
+    def suggested(key: str) -> dict[str, Any]:
+        return {"suggested_value": defaults.get(key)}
+
     return probatio.Schema(
         {
             probatio.Required(CONF_CAMERA_ROOT, default=defaults.get(CONF_CAMERA_ROOT, "")): str,
             probatio.Required(CONF_DETECTOR_URL, default=defaults.get(CONF_DETECTOR_URL, "")): _URL,
+            probatio.Required(
+                CONF_DETECTOR_API, default=defaults.get(CONF_DETECTOR_API, API_DETECT)
+            ): _select(DETECTOR_APIS, CONF_DETECTOR_API),
             probatio.Required(CONF_LLM_URL, default=defaults.get(CONF_LLM_URL, "")): _URL,
-            probatio.Optional(
-                CONF_REDIS_URL,
-                description={"suggested_value": defaults.get(CONF_REDIS_URL)},
-            ): str,
+            probatio.Required(
+                CONF_LLM_API, default=defaults.get(CONF_LLM_API, API_LLAMACPP)
+            ): _select(LLM_APIS, CONF_LLM_API),
+            probatio.Optional(CONF_LLM_API_KEY, description=suggested(CONF_LLM_API_KEY)): _PASSWORD,
+            probatio.Optional(CONF_LLM_MODEL, description=suggested(CONF_LLM_MODEL)): str,
+            probatio.Optional(CONF_REDIS_URL, description=suggested(CONF_REDIS_URL)): str,
         }
     )
 
@@ -82,13 +111,23 @@ async def async_validate(hass: HomeAssistant, data: dict[str, Any]) -> dict[str,
         errors[CONF_CAMERA_ROOT] = error
     session = async_get_clientsession(hass)
     try:
-        await DetectorClient(session, data[CONF_DETECTOR_URL]).verify()
+        await DetectorClient(
+            session, data[CONF_DETECTOR_URL], data.get(CONF_DETECTOR_API, API_DETECT)
+        ).verify()
     except DetectorUnreachableError:
         errors[CONF_DETECTOR_URL] = "detector_unreachable"
     except DetectorProtocolError:
         errors[CONF_DETECTOR_URL] = "detector_wrong_api"
     try:
-        await NemotronAnalyzer(session, data[CONF_LLM_URL]).verify()
+        await NemotronAnalyzer(
+            session,
+            data[CONF_LLM_URL],
+            data.get(CONF_LLM_API, API_LLAMACPP),
+            data.get(CONF_LLM_API_KEY),
+            data.get(CONF_LLM_MODEL),
+        ).verify()
+    except AnalyzerAuthError:
+        errors[CONF_LLM_API_KEY] = "llm_invalid_auth"
     except AnalyzerProtocolError:
         errors[CONF_LLM_URL] = "llm_wrong_api"
     except AnalyzerUnreachableError:
@@ -111,8 +150,9 @@ async def async_validate(hass: HomeAssistant, data: dict[str, Any]) -> dict[str,
 def _clean(user_input: dict[str, Any]) -> dict[str, Any]:
     data = {k: v.strip() if isinstance(v, str) else v for k, v in user_input.items()}
     data[CONF_CAMERA_ROOT] = os.path.normpath(data[CONF_CAMERA_ROOT])
-    if not data.get(CONF_REDIS_URL):
-        data.pop(CONF_REDIS_URL, None)
+    for key in (CONF_REDIS_URL, CONF_LLM_API_KEY, CONF_LLM_MODEL):
+        if not data.get(key):
+            data.pop(key, None)
     return data
 
 

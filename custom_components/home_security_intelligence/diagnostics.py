@@ -8,7 +8,7 @@ from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.loader import async_get_integration
 
-from .const import CONF_DETECTOR_URL, CONF_LLM_URL, CONF_REDIS_URL, DOMAIN
+from .const import CONF_DETECTOR_URL, CONF_LLM_API_KEY, CONF_LLM_URL, CONF_REDIS_URL, DOMAIN
 from .data import HsiConfigEntry
 from .urls import redact_url
 
@@ -23,6 +23,8 @@ async def async_get_config_entry_diagnostics(
     for key in (CONF_DETECTOR_URL, CONF_LLM_URL, CONF_REDIS_URL):
         if key in data:
             data[key] = redact_url(data[key])
+    if CONF_LLM_API_KEY in data:
+        data[CONF_LLM_API_KEY] = "**REDACTED**"
     counts = await hass.async_add_executor_job(coordinator.db.stats)
     ledger = await hass.async_add_executor_job(coordinator.db.image_counts)
     health = coordinator.health

@@ -39,13 +39,25 @@ class DetectorRejectedError(DetectorError):
     """The detector refused this image (400, 413, 415, 422): retrying cannot help."""
 
 
-class DetectorClient:
-    """Sends images to the detector over one long-lived session."""
+API_DETECT = "detect"
+API_DEEPSTACK = "deepstack"
+DETECTOR_APIS = (API_DETECT, API_DEEPSTACK)
+_PATHS = {API_DETECT: "/detect", API_DEEPSTACK: "/v1/vision/detection"}
+_FIELDS = {API_DETECT: "file", API_DEEPSTACK: "image"}
 
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+
+class DetectorClient:
+    """Sends images to the detector over one long-lived session.
+
+    `api` is `detect` (RT-DETRv2-style `POST /detect`) or `deepstack` (DeepStack and
+    CodeProject.AI `POST /v1/vision/detection`).
+    """
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, api: str = API_DETECT) -> None:
         """Use `session` (HA's shared one) for every call to `url`."""
         self._session = session
         self.url = url.rstrip("/")
+        self.api = api
 
     async def detect_objects(
         self,
@@ -59,15 +71,27 @@ class DetectorClient:
 
         Raises DetectorError on any failure: an error is never "nothing seen".
         """
-        form = aiohttp.FormData()
-        form.add_field("file", image, filename=filename, content_type=content_type)
-        payload = await self._post(form)
-        return parse_detections(payload, size, threshold)
+        payload = await self._post(image, filename, content_type, threshold)
+        return parse_detections(self._normalise(payload), size, threshold)
 
-    async def _post(self, form: aiohttp.FormData) -> Any:
+    def _normalise(self, payload: Any) -> Any:
+        """Turn a DeepStack answer into the `/detect` shape."""
+        if self.api != API_DEEPSTACK:
+            return payload
+        if not isinstance(payload, dict) or not isinstance(
+            predictions := payload.get("predictions"), list
+        ):
+            raise DetectorProtocolError("answer has no `predictions` list")
+        return {"detections": [_from_deepstack(p) for p in predictions]}
+
+    async def _post(self, image: bytes, filename: str, content_type: str, threshold: float) -> Any:
+        form = aiohttp.FormData()
+        form.add_field(_FIELDS[self.api], image, filename=filename, content_type=content_type)
+        if self.api == API_DEEPSTACK:
+            form.add_field("min_confidence", str(threshold))
         try:
             async with self._session.post(
-                f"{self.url}/detect", data=form, timeout=DETECT_TIMEOUT
+                f"{self.url}{_PATHS[self.api]}", data=form, timeout=DETECT_TIMEOUT
             ) as resp:
                 if resp.status >= 500:
                     raise DetectorUnreachableError(f"detector answered HTTP {resp.status}")
@@ -97,12 +121,27 @@ class DetectorClient:
             return False
 
     async def verify(self) -> None:
-        """Send a tiny real image and check the answer follows the contract (config flow)."""
-        form = aiohttp.FormData()
-        form.add_field("file", _probe_jpeg(), filename="probe.jpg", content_type="image/jpeg")
-        payload = await self._post(form)
-        if not isinstance(payload, dict) or not isinstance(payload.get("detections"), list):
+        """Send a tiny real image and check the answer follows the API (config flow)."""
+        payload = await self._post(_probe_jpeg(), "probe.jpg", "image/jpeg", 0.5)
+        normalised = self._normalise(payload)
+        if not isinstance(normalised, dict) or not isinstance(normalised.get("detections"), list):
             raise DetectorProtocolError("answer has no `detections` list")
+
+
+def _from_deepstack(item: Any) -> Any:
+    """Map a DeepStack prediction (label, x_min...) to a `/detect` detection."""
+    if not isinstance(item, dict):
+        return item
+    try:
+        left, top = float(item["x_min"]), float(item["y_min"])
+        width, height = float(item["x_max"]) - left, float(item["y_max"]) - top
+    except KeyError, TypeError, ValueError:
+        return None
+    return {
+        "class": item.get("label"),
+        "confidence": item.get("confidence"),
+        "bbox": [left, top, width, height],
+    }
 
 
 def _probe_jpeg() -> bytes:

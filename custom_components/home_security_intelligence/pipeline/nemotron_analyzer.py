@@ -34,6 +34,10 @@ class AnalyzerProtocolError(AnalyzerError):
     """The server answered, but not with the completion contract or a valid assessment."""
 
 
+class AnalyzerAuthError(AnalyzerProtocolError):
+    """The server refused the API key (401 or 403)."""
+
+
 def level_for_score(score: int) -> str:
     """Map a 0-100 score to its band: 0-29 low, 30-59 medium, 60-84 high, 85-100 critical."""
     if score >= 85:
@@ -45,35 +49,82 @@ def level_for_score(score: int) -> str:
     return "low"
 
 
-class NemotronAnalyzer:
-    """Asks the LLM for a risk assessment over one long-lived session."""
+API_LLAMACPP = "llamacpp"
+API_OPENAI = "openai"
+LLM_APIS = (API_LLAMACPP, API_OPENAI)
 
-    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+
+class NemotronAnalyzer:
+    """Asks the LLM for a risk assessment over one long-lived session.
+
+    `api` is `llamacpp` (native `POST /completion` with `json_schema`) or `openai`
+    (`POST /v1/chat/completions` with a JSON-schema `response_format`: Ollama,
+    llama-server, vLLM, LocalAI), with an optional bearer `api_key` and `model`.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        api: str = API_LLAMACPP,
+        api_key: str | None = None,
+        model: str | None = None,
+    ) -> None:
         """Use `session` (HA's shared one) for every call to `url`."""
         self._session = session
         self.url = url.rstrip("/")
+        self.api = api
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._model = model or "local"
 
     async def analyze_batch(self, prompt: str) -> RiskAssessment:
         """Return the validated assessment for a filled prompt; raise AnalyzerError otherwise."""
-        body = await self._complete(
-            {
-                "prompt": prompt,
-                "temperature": TEMPERATURE,
-                "n_predict": N_PREDICT,
-                "json_schema": RISK_SCHEMA,
-                "stream": False,
-            },
-            COMPLETION_TIMEOUT,
-        )
+        body = await self._complete(prompt, N_PREDICT, COMPLETION_TIMEOUT, RISK_SCHEMA)
         return parse_assessment(body)
 
-    async def _complete(self, request: dict[str, Any], limit: aiohttp.ClientTimeout) -> str:
+    def _request(
+        self, prompt: str, tokens: int, schema: dict[str, Any] | None
+    ) -> tuple[str, dict[str, Any]]:
+        if self.api == API_OPENAI:
+            request: dict[str, Any] = {
+                "model": self._model,
+                "messages": [{"role": "user", "content": prompt}],
+                "temperature": TEMPERATURE,
+                "max_tokens": tokens,
+                "stream": False,
+            }
+            if schema is not None:
+                request["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": "risk_assessment", "schema": schema},
+                }
+            return "/v1/chat/completions", request
+        request = {
+            "prompt": prompt,
+            "temperature": TEMPERATURE,
+            "n_predict": tokens,
+            "stream": False,
+        }
+        if schema is not None:
+            request["json_schema"] = schema
+        return "/completion", request
+
+    async def _complete(
+        self,
+        prompt: str,
+        tokens: int,
+        limit: aiohttp.ClientTimeout,
+        schema: dict[str, Any] | None = None,
+    ) -> str:
+        path, request = self._request(prompt, tokens, schema)
         try:
             async with self._session.post(
-                f"{self.url}/completion", json=request, timeout=limit
+                f"{self.url}{path}", json=request, headers=self._headers, timeout=limit
             ) as resp:
                 if resp.status >= 500:
                     raise AnalyzerUnreachableError(f"LLM answered HTTP {resp.status}")
+                if resp.status in (401, 403):
+                    raise AnalyzerAuthError(f"LLM refused the API key (HTTP {resp.status})")
                 if resp.status != 200:
                     raise AnalyzerProtocolError(f"LLM answered HTTP {resp.status}")
                 raw = await read_limited(resp, MAX_RESPONSE_BYTES)
@@ -82,24 +133,32 @@ class NemotronAnalyzer:
         except (aiohttp.ClientError, TimeoutError) as err:
             raise AnalyzerUnreachableError(f"LLM unreachable: {err or type(err).__name__}") from err
         try:
-            content = json.loads(raw)["content"]
-        except (ValueError, KeyError, TypeError) as err:
-            raise AnalyzerProtocolError("LLM answer has no `content`") from err
+            data = json.loads(raw)
+            content = (
+                data["choices"][0]["message"]["content"]
+                if self.api == API_OPENAI
+                else data["content"]
+            )
+        except (ValueError, KeyError, TypeError, IndexError) as err:
+            raise AnalyzerProtocolError("LLM answer has no completion text") from err
         if not isinstance(content, str):
-            raise AnalyzerProtocolError("LLM `content` is not text")
+            raise AnalyzerProtocolError("LLM completion is not text")
         return content
 
     async def health_check(self) -> bool:
-        """Return True when `/health` answers 200."""
+        """Return True when the server answers its health (llama.cpp) or model list (OpenAI)."""
+        path = "/v1/models" if self.api == API_OPENAI else "/health"
         try:
-            async with self._session.get(f"{self.url}/health", timeout=PROBE_TIMEOUT) as resp:
+            async with self._session.get(
+                f"{self.url}{path}", headers=self._headers, timeout=PROBE_TIMEOUT
+            ) as resp:
                 return resp.status == 200
         except aiohttp.ClientError, TimeoutError:
             return False
 
     async def verify(self) -> None:
-        """Ask for one token to check the completion contract (config flow)."""
-        await self._complete({"prompt": "OK", "n_predict": 1}, PROBE_TIMEOUT)
+        """Ask for one token to check the API (config flow)."""
+        await self._complete("OK", 1, PROBE_TIMEOUT)
 
 
 def parse_assessment(text: str) -> RiskAssessment:

@@ -38,7 +38,7 @@ BASE: Final[dict[str, dict[str, int]]] = {
     "other": dict.fromkeys(ROLES, 2),
 }
 # How much the context (time, lingering, rarity, home, alarm) matters for a group / role.
-GROUP_WEIGHT: Final = {"person": 1.0, "vehicle": 0.7, "animal": 0.0, "other": 0.2}
+GROUP_WEIGHT: Final = {"person": 1.0, "vehicle": 0.7, "animal": 0.0, "other": 0.0}
 ROLE_WEIGHT: Final = {"entry_point": 1.0, "yard": 1.0, "driveway": 0.9, "other": 0.9, "street": 0.6}
 
 EXTRA_PERSON = 5  # each person beyond the first, up to MAX_EXTRA

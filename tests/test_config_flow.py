@@ -1,0 +1,525 @@
+"""Config, reconfigure and options flows against real servers, folders and Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+import os
+from pathlib import Path
+import socket
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, get_schema_suggested_value
+
+from custom_components.home_security_intelligence.const import (
+    CONF_BATCH_IDLE,
+    CONF_BATCH_WINDOW,
+    CONF_CAMERA_ROOT,
+    CONF_CONFIDENCE_THRESHOLD,
+    CONF_DETECTOR_API,
+    CONF_DETECTOR_URL,
+    CONF_LLM_API,
+    CONF_LLM_URL,
+    CONF_REDIS_URL,
+    CONF_RETENTION_DAYS,
+    CONF_UPLOAD_SETTLE,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+)
+from custom_components.home_security_intelligence.store.redis_store import RedisWorkStore
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from .conftest import EntryFactory, ledger, make_jpeg, wait_for, write_file
+from .contract_servers import DetectorServer, LlmServer, serve_404
+
+
+@pytest.fixture(autouse=True)
+async def unload_entries(hass: HomeAssistant) -> AsyncGenerator[None]:
+    """Stop every entry a flow created, so no watcher thread or task outlives the test."""
+    yield
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):
+            assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def wrong_api_url(socket_enabled: None) -> AsyncGenerator[str]:
+    """A live HTTP server that answers 404 to everything."""
+    server = await serve_404()
+    yield str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+@pytest.fixture
+async def other_servers(socket_enabled: None) -> AsyncGenerator[tuple[DetectorServer, LlmServer]]:
+    """A second detector and LLM, to reconfigure an entry onto."""
+    detector, llm = DetectorServer(), LlmServer()
+    await detector.start()
+    await llm.start()
+    yield detector, llm
+    await detector.close()
+    await llm.close()
+
+
+def user_input(
+    root: Path | str, detector: DetectorServer, llm: LlmServer, **extra: str
+) -> dict[str, Any]:
+    """A filled-in connection form."""
+    return {
+        CONF_CAMERA_ROOT: str(root),
+        CONF_DETECTOR_URL: detector.url,
+        CONF_LLM_URL: llm.url,
+        **extra,
+    }
+
+
+async def submit_user(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, Any]:
+    """Start a user flow and submit `data` once."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+    return dict(await hass.config_entries.flow.async_configure(result["flow_id"], data))
+
+
+async def make_dir(hass: HomeAssistant, path: Path) -> None:
+    """Create a folder from the executor."""
+    await hass.async_add_executor_job(lambda: path.mkdir(parents=True, exist_ok=True))
+
+
+# User step
+
+
+async def test_user_creates_entry_without_redis(
+    hass: HomeAssistant, camera_root: Path, detector: DetectorServer, llm: LlmServer
+) -> None:
+    """A valid form creates an entry on the embedded store, with default options."""
+    messy_root = f"  {camera_root}/sub/../  "
+    result = await submit_user(
+        hass, user_input(messy_root, detector, llm, **{CONF_REDIS_URL: "   "})
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "cameras"
+    assert result["data"] == {
+        CONF_CAMERA_ROOT: str(camera_root),
+        CONF_DETECTOR_URL: detector.url,
+        CONF_DETECTOR_API: "detect",
+        CONF_LLM_URL: llm.url,
+        CONF_LLM_API: "llamacpp",
+    }
+    assert result["options"] == DEFAULT_OPTIONS
+    entry = result["result"]
+    assert entry.unique_id == str(camera_root)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert len(detector.requests) == 1, "the detector was probed with a real image"
+    assert llm.prompts, "the LLM was probed"
+
+
+async def test_user_creates_entry_with_redis(
+    hass: HomeAssistant,
+    camera_root: Path,
+    detector: DetectorServer,
+    llm: LlmServer,
+    redis_url: str,
+) -> None:
+    """A reachable Redis URL is kept and the entry runs on Redis."""
+    result = await submit_user(
+        hass, user_input(camera_root, detector, llm, **{CONF_REDIS_URL: f" {redis_url} "})
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_REDIS_URL] == redis_url
+    entry = result["result"]
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert isinstance(entry.runtime_data.coordinator.store, RedisWorkStore)
+
+
+async def test_user_form_shows_empty_defaults(hass: HomeAssistant) -> None:
+    """The first form asks for every field, Redis optional and blank."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    schema = result["data_schema"]
+    defaults = {str(k): k.default() for k in schema.schema if callable(k.default)}
+    assert defaults == {
+        CONF_CAMERA_ROOT: "",
+        CONF_DETECTOR_URL: "",
+        CONF_DETECTOR_API: "detect",
+        CONF_LLM_URL: "",
+        CONF_LLM_API: "llamacpp",
+    }
+    assert get_schema_suggested_value(schema.schema, CONF_REDIS_URL) is None
+
+
+@pytest.mark.parametrize(
+    ("root", "error"),
+    [
+        pytest.param(lambda tmp: tmp / "absent", "folder_missing", id="missing"),
+        pytest.param(lambda tmp: "cameras", "folder_missing", id="relative"),
+        pytest.param(lambda tmp: "", "folder_missing", id="empty"),
+        pytest.param(lambda tmp: tmp / "cameras" / "upload.jpg", "folder_missing", id="file"),
+    ],
+)
+async def test_user_rejects_bad_folder(
+    hass: HomeAssistant,
+    camera_root: Path,
+    detector: DetectorServer,
+    llm: LlmServer,
+    root: Any,
+    error: str,
+) -> None:
+    """A path that is not an absolute, existing folder is refused."""
+    await write_file(hass, camera_root / "upload.jpg", make_jpeg())
+    result = await submit_user(hass, user_input(root(camera_root.parent), detector, llm))
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_CAMERA_ROOT: error}
+
+
+async def test_user_rejects_folder_outside_allowlist(
+    hass: HomeAssistant, tmp_path: Path, detector: DetectorServer, llm: LlmServer
+) -> None:
+    """An existing folder that HA may not read is refused."""
+    outside = tmp_path / "elsewhere"
+    await make_dir(hass, outside)
+    hass.config.allowlist_external_dirs = {str(tmp_path / "cameras")}
+
+    result = await submit_user(hass, user_input(outside, detector, llm))
+
+    assert result["errors"] == {CONF_CAMERA_ROOT: "folder_not_allowed"}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder: os.access allows it")
+async def test_user_rejects_unreadable_folder(
+    hass: HomeAssistant, camera_root: Path, detector: DetectorServer, llm: LlmServer
+) -> None:
+    """An allowed folder without read permission is refused."""
+    await hass.async_add_executor_job(camera_root.chmod, 0)
+    try:
+        result = await submit_user(hass, user_input(camera_root, detector, llm))
+    finally:
+        await hass.async_add_executor_job(camera_root.chmod, 0o755)
+
+    assert result["errors"] == {CONF_CAMERA_ROOT: "folder_not_allowed"}
+
+
+async def test_user_reports_unreachable_services(
+    hass: HomeAssistant, camera_root: Path, socket_enabled: None
+) -> None:
+    """Closed ports for detector, LLM and Redis each get their own error at once."""
+    data = {
+        CONF_CAMERA_ROOT: str(camera_root),
+        CONF_DETECTOR_URL: closed_port_url(),
+        CONF_LLM_URL: closed_port_url(),
+        CONF_REDIS_URL: "redis://127.0.0.1:1",
+    }
+    result = await submit_user(hass, data)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {
+        CONF_DETECTOR_URL: "detector_unreachable",
+        CONF_LLM_URL: "llm_unreachable",
+        CONF_REDIS_URL: "redis_unreachable",
+    }
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+async def test_user_reports_wrong_apis(
+    hass: HomeAssistant, camera_root: Path, wrong_api_url: str
+) -> None:
+    """Servers that answer 404 are not a detector nor an LLM."""
+    data = {
+        CONF_CAMERA_ROOT: str(camera_root),
+        CONF_DETECTOR_URL: wrong_api_url,
+        CONF_LLM_URL: wrong_api_url,
+    }
+    result = await submit_user(hass, data)
+
+    assert result["errors"] == {
+        CONF_DETECTOR_URL: "detector_wrong_api",
+        CONF_LLM_URL: "llm_wrong_api",
+    }
+
+
+async def test_user_reports_detector_without_detections(
+    hass: HomeAssistant, camera_root: Path, detector: DetectorServer, llm: LlmServer
+) -> None:
+    """A detector answering 200 with JSON lacking `detections` is the wrong API."""
+    detector.script = [{"objects": []}]
+
+    result = await submit_user(hass, user_input(camera_root, detector, llm))
+
+    assert result["errors"] == {CONF_DETECTOR_URL: "detector_wrong_api"}
+
+
+@pytest.mark.parametrize("url", ["http://x", "redis://host:notaport/0", "redis://[::1"])
+async def test_user_reports_invalid_redis_url(
+    hass: HomeAssistant, camera_root: Path, detector: DetectorServer, llm: LlmServer, url: str
+) -> None:
+    """A URL that redis-py cannot parse is refused as invalid, not as unreachable."""
+    result = await submit_user(
+        hass, user_input(camera_root, detector, llm, **{CONF_REDIS_URL: url})
+    )
+
+    assert result["errors"] == {CONF_REDIS_URL: "redis_invalid_url"}
+
+
+async def test_user_error_keeps_input_and_can_be_fixed(
+    hass: HomeAssistant, camera_root: Path, detector: DetectorServer, llm: LlmServer
+) -> None:
+    """After an error the form shows what was typed and a corrected submit succeeds."""
+    bad = user_input(camera_root, detector, llm, **{CONF_REDIS_URL: "redis://127.0.0.1:1"})
+    bad[CONF_LLM_URL] = closed_port_url()
+    result = await submit_user(hass, bad)
+    assert result["errors"] == {
+        CONF_LLM_URL: "llm_unreachable",
+        CONF_REDIS_URL: "redis_unreachable",
+    }
+    schema = result["data_schema"].schema
+    shown = {str(k): k.default() for k in schema if callable(k.default)}
+    assert shown[CONF_LLM_URL] == bad[CONF_LLM_URL]
+    assert get_schema_suggested_value(schema, CONF_REDIS_URL) == "redis://127.0.0.1:1"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(camera_root, detector, llm)
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_LLM_URL] == llm.url
+    assert CONF_REDIS_URL not in result["data"]
+    await hass.async_block_till_done()
+
+
+async def test_user_aborts_when_root_already_configured(
+    hass: HomeAssistant, camera_root: Path, detector: DetectorServer, llm: LlmServer
+) -> None:
+    """The same camera folder (however spelled) cannot be set up twice."""
+    MockConfigEntry(domain=DOMAIN, unique_id=str(camera_root), data={}).add_to_hass(hass)
+
+    result = await submit_user(hass, user_input(f"{camera_root}/", detector, llm))
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert not detector.requests, "no service is probed for a duplicate"
+
+
+# Reconfigure
+
+
+async def start_reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    return dict(result)
+
+
+async def test_reconfigure_form_shows_current_values(
+    hass: HomeAssistant, setup_entry: EntryFactory, redis_url: str
+) -> None:
+    """The reconfigure form starts from the entry's data."""
+    entry = await setup_entry(redis=redis_url)
+
+    result = await start_reconfigure(hass, entry)
+
+    schema = result["data_schema"].schema
+    shown = {str(k): k.default() for k in schema if callable(k.default)}
+    assert shown == {
+        **{k: entry.data[k] for k in (CONF_CAMERA_ROOT, CONF_DETECTOR_URL, CONF_LLM_URL)},
+        CONF_DETECTOR_API: "detect",
+        CONF_LLM_API: "llamacpp",
+    }
+    assert get_schema_suggested_value(schema, CONF_REDIS_URL) == redis_url
+
+
+async def test_reconfigure_changes_urls_and_reloads(
+    hass: HomeAssistant,
+    camera_root: Path,
+    setup_entry: EntryFactory,
+    redis_url: str,
+    other_servers: tuple[DetectorServer, LlmServer],
+) -> None:
+    """New service URLs are saved, Redis can be dropped, and the entry restarts on them."""
+    entry = await setup_entry(redis=redis_url)
+    old = entry.runtime_data.coordinator
+    detector, llm = other_servers
+
+    result = await start_reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(camera_root, detector, llm, **{CONF_REDIS_URL: ""})
+    )
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert dict(entry.data) == {
+        **user_input(camera_root, detector, llm),
+        CONF_DETECTOR_API: "detect",
+        CONF_LLM_API: "llamacpp",
+    }
+    assert entry.unique_id == str(camera_root)
+    assert entry.state is ConfigEntryState.LOADED
+    new = entry.runtime_data.coordinator
+    assert new is not old
+    assert new.detector.url == detector.url
+    assert new.analyzer.url == llm.url
+    assert not isinstance(new.store, RedisWorkStore)
+    assert detector.requests and llm.prompts, "the new services were probed"
+
+
+async def test_reconfigure_moves_to_another_folder(
+    hass: HomeAssistant,
+    camera_root: Path,
+    setup_entry: EntryFactory,
+    detector: DetectorServer,
+    llm: LlmServer,
+) -> None:
+    """A new allowed camera folder becomes the entry's unique id and watched root."""
+    entry = await setup_entry()
+    moved = camera_root.parent / "moved"
+    await make_dir(hass, moved)
+
+    result = await start_reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(moved, detector, llm)
+    )
+    await hass.async_block_till_done()
+
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.unique_id == str(moved)
+    assert entry.data[CONF_CAMERA_ROOT] == str(moved)
+    assert entry.runtime_data.coordinator.root == moved
+
+
+async def test_reconfigure_aborts_on_folder_of_another_entry(
+    hass: HomeAssistant,
+    camera_root: Path,
+    setup_entry: EntryFactory,
+    detector: DetectorServer,
+    llm: LlmServer,
+) -> None:
+    """Moving onto a folder another entry already watches is refused; nothing changes."""
+    taken = camera_root.parent / "taken"
+    await make_dir(hass, taken)
+    MockConfigEntry(domain=DOMAIN, unique_id=str(taken), data={}).add_to_hass(hass)
+    entry = await setup_entry()
+    before = dict(entry.data)
+
+    result = await start_reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(taken, detector, llm)
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert dict(entry.data) == before
+    assert entry.unique_id == str(camera_root)
+
+
+async def test_reconfigure_shows_errors_then_succeeds(
+    hass: HomeAssistant,
+    camera_root: Path,
+    setup_entry: EntryFactory,
+    detector: DetectorServer,
+    llm: LlmServer,
+    wrong_api_url: str,
+) -> None:
+    """Validation errors keep the entry unchanged and the form open for a fix."""
+    entry = await setup_entry()
+    coordinator = entry.runtime_data.coordinator
+
+    result = await start_reconfigure(hass, entry)
+    bad = user_input(camera_root.parent / "absent", detector, llm)
+    bad[CONF_DETECTOR_URL] = wrong_api_url
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], bad)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {
+        CONF_CAMERA_ROOT: "folder_missing",
+        CONF_DETECTOR_URL: "detector_wrong_api",
+    }
+    assert entry.data[CONF_DETECTOR_URL] == detector.url
+    assert entry.runtime_data.coordinator is coordinator
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(camera_root, detector, llm)
+    )
+    await hass.async_block_till_done()
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.state is ConfigEntryState.LOADED
+
+
+# Options
+
+
+def suggested(result: Any) -> dict[str, Any]:
+    """The suggested value of every field of an options form."""
+    schema = result["data_schema"].schema
+    return {str(key): get_schema_suggested_value(schema, str(key)) for key in schema}
+
+
+async def test_options_offer_every_option_with_its_default(
+    hass: HomeAssistant, camera_root: Path
+) -> None:
+    """An entry with no stored options is offered every option, at its default."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=str(camera_root), data={}, options={})
+    entry.add_to_hass(hass)
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    assert suggested(result) == DEFAULT_OPTIONS
+
+
+async def test_options_apply_at_once_without_reload(
+    hass: HomeAssistant, camera_root: Path, setup_entry: EntryFactory, detector: DetectorServer
+) -> None:
+    """Saved options reach the running coordinator immediately; the entry is not reloaded."""
+    entry = await setup_entry(retention_days=7)
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.option(CONF_CONFIDENCE_THRESHOLD) == 0.5
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    shown = suggested(result)
+    assert shown[CONF_RETENTION_DAYS] == 7
+    assert shown[CONF_UPLOAD_SETTLE] == 0.2
+    assert shown[CONF_BATCH_WINDOW] == DEFAULT_OPTIONS[CONF_BATCH_WINDOW]
+
+    new = {
+        **shown,
+        CONF_CONFIDENCE_THRESHOLD: 0.95,
+        CONF_BATCH_WINDOW: 120,
+        CONF_BATCH_IDLE: 20,
+        CONF_UPLOAD_SETTLE: 0.5,
+        CONF_RETENTION_DAYS: 14,
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], new)
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert dict(entry.options) == new
+    assert entry.runtime_data.coordinator is coordinator
+    assert {k: coordinator.option(k) for k in new} == new
+
+    # The detector reports a person at 0.92: below the new threshold, so nothing is kept.
+    await write_file(hass, camera_root / "porch" / "snap.jpg", make_jpeg())
+    await wait_for(hass, lambda: _done(hass, entry))
+    assert len(detector.requests) == 1
+    assert coordinator.cameras["porch"].latest_thumbnail is None
+
+
+async def _done(hass: HomeAssistant, entry: MockConfigEntry) -> bool:
+    return await ledger(hass, entry) == {"done": 1}
