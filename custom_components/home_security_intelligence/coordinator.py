@@ -109,7 +109,7 @@ class HsiCoordinator:
         )
         self.cameras: dict[str, CameraState] = {}
         self.hub = HubState()
-        self._image_ready = asyncio.Event()
+        self._jobs = asyncio.Semaphore(0)
         self._analysis_ready = asyncio.Event()
         self._in_flight: set[int] = set()
         self._ready_at: dict[int, float] = {}
@@ -144,6 +144,8 @@ class HsiCoordinator:
         """Recover unfinished work, start watching, and start the workers."""
         await self.store.recover()
         await self._requeue_pending()
+        for _ in range(await self._with_store(self.store.image_backlog)):
+            self._jobs.release()
         await self._rebatch_orphans()
         await self._run(self.watcher.start)
         self._start(self._catch_up(), "catch-up")
@@ -173,10 +175,9 @@ class HsiCoordinator:
         if self._stopped:
             return
         self._stopped = True
-        for unsub in (*self._unsubs, *self._timers.values()):
+        for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
-        self._timers.clear()
         self.settler.cancel()
         await self._run(self.watcher.stop)
         if self._intake_task is not None:
@@ -185,6 +186,9 @@ class HsiCoordinator:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        for cancel in self._timers.values():
+            cancel()
+        self._timers.clear()
         await self.store.async_close()
         await self._run(self.db.close)
 
@@ -206,6 +210,7 @@ class HsiCoordinator:
     @callback
     def _on_folder(self, camera_id: str) -> None:
         self.hass.async_create_task(self._async_add_camera(camera_id), eager_start=True)
+        self._start(self._catch_up(self.root / camera_id), f"scan of {camera_id}")
 
     async def _async_add_camera(self, camera_id: str) -> None:
         if camera_id in self.cameras:
@@ -235,20 +240,20 @@ class HsiCoordinator:
             self._ready_paths.clear()
             await self._record(paths)
 
-    async def _catch_up(self) -> None:
+    async def _catch_up(self, under: Path | None = None) -> None:
         """Record images that arrived while HA was not watching (runs in the background)."""
-        paths = await self._run(self._unknown_paths)
+        paths = await self._run(self._unknown_paths, under)
         if paths:
             _LOGGER.info("Catching up on %d images that arrived while not watching", len(paths))
             for start in range(0, len(paths), 500):
                 await self._record(paths[start : start + 500])
 
-    def _unknown_paths(self) -> list[Path]:
+    def _unknown_paths(self, under: Path | None) -> list[Path]:
         """Images on disk the ledger does not know, newer than the retention horizon."""
         known = self.db.known_paths()
         horizon = self._retention_horizon()
         found = []
-        for path in self.watcher.scan():
+        for path in self.watcher.scan(under):
             if str(path) in known:
                 continue
             if horizon is not None:
@@ -268,7 +273,8 @@ class HsiCoordinator:
         for job in jobs:
             self._ready_at[job.image_id] = now
         await self._with_store(self.store.push_images, jobs)
-        self._image_ready.set()
+        for _ in jobs:
+            self._jobs.release()
 
     def _ledger_insert(self, paths: list[Path]) -> list[ImageJob]:
         """Stat new uploads and add them to the ledger (executor)."""
@@ -296,14 +302,19 @@ class HsiCoordinator:
     # Detection
 
     async def _image_worker(self) -> None:
+        """Take one queued image per semaphore token; acknowledge it with the next take."""
+        done: ImageJob | None = None
         while True:
-            self._image_ready.clear()
-            job = await self._with_store(self.store.take_image)
+            if done is not None and self._jobs.locked():
+                await self._with_store(self.store.ack_image, done)
+                done = None
+            await self._jobs.acquire()
+            job = await self._with_store(self.store.take_image, done)
+            done = None
             if job is None:
-                await self._image_ready.wait()
                 continue
             if job.image_id in self._in_flight:
-                await self._with_store(self.store.ack_image, job)
+                done = job
                 continue
             self._in_flight.add(job.image_id)
             try:
@@ -316,7 +327,7 @@ class HsiCoordinator:
             finally:
                 self._in_flight.discard(job.image_id)
                 self._ready_at.pop(job.image_id, None)
-            await self._with_store(self.store.ack_image, job)
+            done = job
 
     async def _process_image(self, job: ImageJob) -> None:
         loaded = await self._run(self._load, job)
@@ -373,18 +384,31 @@ class HsiCoordinator:
     def _persist(
         self, job: ImageJob, loaded: LoadedImage, detections: list[Detection]
     ) -> tuple[list[int], str | None]:
-        """Store detections (marking the image done), then draw the thumbnail (executor)."""
+        """Draw the thumbnail, then store it with the detections in one transaction (executor).
+
+        A thumbnail that cannot be drawn or written is logged; the detections are kept.
+        """
         captured = datetime.fromisoformat(job.timestamp)
-        ids = self.db.store_detections(job, detections, captured, dt_util.utcnow())
-        if not ids:
-            return ids, None
-        try:
-            path = self.thumbnails.generate_thumbnail(loaded.data, detections, ids[0])
-        except (OSError, ValueError) as err:
-            _LOGGER.warning("Could not draw the thumbnail of %s: %s", job.file_path, err)
-            return ids, None
-        self.db.set_thumbnail(ids, str(path))
-        return ids, str(path)
+        jpeg: bytes | None = None
+        if detections:
+            try:
+                jpeg = self.thumbnails.render(loaded.data, detections)
+            except (OSError, ValueError) as err:
+                _LOGGER.warning("Could not draw the thumbnail of %s: %s", job.file_path, err)
+        written: list[str] = []
+
+        def save(first_id: int) -> str | None:
+            if jpeg is None:
+                return None
+            try:
+                written.append(str(self.thumbnails.save(jpeg, first_id)))
+            except OSError as err:
+                _LOGGER.warning("Could not save the thumbnail of %s: %s", job.file_path, err)
+                return None
+            return written[-1]
+
+        ids = self.db.store_detections(job, detections, captured, dt_util.utcnow(), save)
+        return ids, written[-1] if written else None
 
     @callback
     def _publish_detection(

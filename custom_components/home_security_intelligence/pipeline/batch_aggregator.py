@@ -42,14 +42,15 @@ class BatchAggregator:
         """Close every batch whose window or idle time has passed."""
         window, idle = self._window(), self._idle()
         closed: list[ClosedBatch] = []
-        batches = await self._store.open_batches()
-        for batch in batches:
+        still_open = 0
+        for batch in await self._store.open_batches():
             age = (now - batch.started_at).total_seconds()
             quiet = (now - batch.last_activity).total_seconds()
-            if age >= window or quiet >= idle:
-                if (done := await self.close_batch(batch.batch_id, now)) is not None:
-                    closed.append(done)
-        self.open_count = len(batches) - len(closed)
+            if age < window and quiet < idle:
+                still_open += 1
+            elif (done := await self.close_batch(batch.batch_id, now)) is not None:
+                closed.append(done)
+        self.open_count = still_open
         return closed
 
     async def close_batch(self, batch_id: str, now: datetime) -> ClosedBatch | None:

@@ -27,7 +27,7 @@ _LOGGER = logging.getLogger(__name__)
 type FileCallback = Callable[[Path, bool], None]
 """Called on the loop with (path, complete): complete when the upload was closed or renamed."""
 type FolderCallback = Callable[[str], None]
-"""Called on the loop with a camera id when a camera folder appears."""
+"""Called on the loop with a camera id when a camera folder appears (it may hold images)."""
 
 
 class FileWatcher:
@@ -85,6 +85,17 @@ class FileWatcher:
         observer.stop()
         observer.join()
 
+    def watch_folder(self, folder: Path) -> None:
+        """Give a new camera folder a watch of its own (blocking).
+
+        inotify reports a folder moved in from outside the root as created but watchdog
+        adds no watch for it; a second watch on a folder it does watch only repeats events,
+        which the settler and the ledger absorb. Must not run in the observer thread, which
+        holds the lock `schedule` needs.
+        """
+        if (observer := self._observer) is not None and folder.is_dir():
+            observer.schedule(_Handler(self), str(folder), recursive=True)
+
     def camera_folders(self) -> list[str]:
         """Return the camera folders under the root (blocking)."""
         with os.scandir(self.root) as entries:
@@ -94,9 +105,9 @@ class FileWatcher:
                 if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
             )
 
-    def scan(self) -> Iterator[Path]:
-        """Yield every image file under the camera folders (blocking catch-up walk)."""
-        for dirpath, dirnames, filenames in os.walk(self.root):
+    def scan(self, under: Path | None = None) -> Iterator[Path]:
+        """Yield every image file under the camera folders, or one of them (blocking walk)."""
+        for dirpath, dirnames, filenames in os.walk(under or self.root):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             if dirpath == str(self.root):
                 continue
@@ -114,6 +125,9 @@ class FileWatcher:
             if event.is_directory:
                 if isinstance(event, (DirCreatedEvent, DirMovedEvent)) and path.parent == self.root:
                     self._loop.call_soon_threadsafe(self._on_folder, path.name)
+                    self._loop.call_soon_threadsafe(
+                        self._loop.run_in_executor, None, self.watch_folder, path
+                    )
                 return
             if not self.is_image_file(path) or self.camera_id_for(path) is None:
                 return

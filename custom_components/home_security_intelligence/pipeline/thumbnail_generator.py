@@ -47,7 +47,11 @@ class ThumbnailGenerator:
     def generate_thumbnail(
         self, image: bytes, detections: Sequence[Detection], detection_id: int
     ) -> Path:
-        """Letterbox the image to the thumbnail size, draw the boxes, save it, return the path.
+        """Letterbox the image to the thumbnail size, draw the boxes, save it, return the path."""
+        return self.save(self.render(image, detections), detection_id)
+
+    def render(self, image: bytes, detections: Sequence[Detection]) -> bytes:
+        """Return the annotated thumbnail as JPEG bytes.
 
         JPEG draft mode decodes at the smallest scale still larger than the target,
         so a 1080p frame is never decoded at full size.
@@ -63,10 +67,16 @@ class ThumbnailGenerator:
         offset = ((self.size[0] - new_w) // 2, (self.size[1] - new_h) // 2)
         canvas.paste(frame, offset)
         self.draw_bounding_boxes(canvas, detections, scale, offset)
+        out = io.BytesIO()
+        canvas.save(out, "JPEG", quality=JPEG_QUALITY)
+        return out.getvalue()
+
+    def save(self, jpeg: bytes, detection_id: int) -> Path:
+        """Write a rendered thumbnail as `{detection_id}_thumb.jpg` (atomically) and return it."""
         path = self.get_output_path(detection_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        canvas.save(tmp, "JPEG", quality=JPEG_QUALITY)
+        tmp.write_bytes(jpeg)
         tmp.replace(path)
         return path
 

@@ -5,14 +5,14 @@ Every method blocks: call it from the executor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 import logging
 from pathlib import Path
 import threading
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..pipeline.models import ClosedBatch, Detection, ImageJob, OpenBatch, RiskAssessment
@@ -183,51 +183,66 @@ class Database:
         detections: Sequence[Detection],
         detected_at: datetime,
         now: datetime,
+        thumbnail: Callable[[int], str | None] | None = None,
     ) -> list[int]:
         """Store an image's detections and mark it done in one transaction; return their ids.
 
-        Idempotent: an image already done returns its stored detection ids.
+        `thumbnail` is called with the first detection id and returns the thumbnail's path
+        (or None), recorded on every detection of the image. Idempotent: an image already
+        done returns its stored detection ids.
         """
         with self._write() as session:
-            image = session.get(schema.Image, job.image_id)
-            if image is None:
+            state = session.scalar(
+                select(schema.Image.state).where(schema.Image.id == job.image_id)
+            )
+            if state is None:
                 return []
-            if image.state == IMAGE_DONE:
+            if state == IMAGE_DONE:
                 return list(
                     session.scalars(
                         select(schema.Detection.id).where(schema.Detection.image_id == job.image_id)
                     )
                 )
-            rows = [
-                schema.Detection(
-                    image_id=job.image_id,
-                    camera_id=job.camera_id,
-                    object_type=d.object_type,
-                    confidence=d.confidence,
-                    bbox_x=d.bbox[0],
-                    bbox_y=d.bbox[1],
-                    bbox_width=d.bbox[2],
-                    bbox_height=d.bbox[3],
-                    detected_at=detected_at,
+            ids: list[int] = []
+            if detections:
+                ids = list(
+                    session.scalars(
+                        insert(schema.Detection).returning(
+                            schema.Detection.id, sort_by_parameter_order=True
+                        ),
+                        [
+                            {
+                                "image_id": job.image_id,
+                                "camera_id": job.camera_id,
+                                "object_type": d.object_type,
+                                "confidence": d.confidence,
+                                "bbox_x": d.bbox[0],
+                                "bbox_y": d.bbox[1],
+                                "bbox_width": d.bbox[2],
+                                "bbox_height": d.bbox[3],
+                                "detected_at": detected_at,
+                            }
+                            for d in detections
+                        ],
+                    )
                 )
-                for d in detections
-            ]
-            session.add_all(rows)
-            image.state = IMAGE_DONE
-            image.attempts += 1
-            image.last_error = None
-            image.updated_at = now
-            session.flush()
-            return [row.id for row in rows]
-
-    def set_thumbnail(self, detection_ids: Iterable[int], path: str) -> None:
-        """Point detections at their annotated thumbnail."""
-        with self._write() as session:
+                if thumbnail is not None and (path := thumbnail(ids[0])) is not None:
+                    session.execute(
+                        update(schema.Detection)
+                        .where(schema.Detection.image_id == job.image_id)
+                        .values(thumbnail_path=path)
+                    )
             session.execute(
-                update(schema.Detection)
-                .where(schema.Detection.id.in_(list(detection_ids)))
-                .values(thumbnail_path=path)
+                update(schema.Image)
+                .where(schema.Image.id == job.image_id)
+                .values(
+                    state=IMAGE_DONE,
+                    attempts=schema.Image.attempts + 1,
+                    last_error=None,
+                    updated_at=now,
+                )
             )
+            return ids
 
     def assign_batch(self, detection_ids: Iterable[int], batch_id: str) -> None:
         """Record which batch detections went to."""
@@ -318,7 +333,7 @@ class Database:
         row = session.scalar(
             select(schema.Event)
             .where(schema.Event.camera_id == camera_id)
-            .order_by(schema.Event.id.desc())
+            .order_by(schema.Event.started_at.desc(), schema.Event.id.desc())
             .limit(1)
         )
         return None if row is None else self._event(session, row)

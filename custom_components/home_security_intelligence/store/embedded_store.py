@@ -52,8 +52,10 @@ class EmbeddedWorkStore:
         """Ids of queued or in-flight images."""
         return {job.image_id for job in self._images} | self._images_in_flight
 
-    async def take_image(self) -> ImageJob | None:
-        """Take the oldest image."""
+    async def take_image(self, done: ImageJob | None = None) -> ImageJob | None:
+        """Forget `done` (if given) and take the oldest image."""
+        if done is not None:
+            self._images_in_flight.discard(done.image_id)
         if not self._images:
             return None
         job = self._images.popleft()

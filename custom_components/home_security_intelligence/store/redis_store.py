@@ -39,7 +39,7 @@ redis.call('SET', KEYS[1], current, 'EX', ttl)
 redis.call('SET', p .. 'camera_id', camera, 'EX', ttl)
 redis.call('SET', p .. 'last_activity', at, 'EX', ttl)
 redis.call('EXPIRE', p .. 'started_at', ttl)
-for i = 5, #ARGV do redis.call('RPUSH', p .. 'detections', ARGV[i]) end
+if #ARGV >= 5 then redis.call('RPUSH', p .. 'detections', unpack(ARGV, 5)) end
 redis.call('EXPIRE', p .. 'detections', ttl)
 return current
 """
@@ -130,9 +130,17 @@ class RedisWorkStore:
         queued, taken = await self._call(pipe.execute())
         return {int(json.loads(raw)["image_id"]) for raw in (*queued, *taken)}
 
-    async def take_image(self) -> ImageJob | None:
-        """LMOVE the oldest job into `detection_queue:processing`."""
-        raw = await self._take(DETECTION_QUEUE)
+    async def take_image(self, done: ImageJob | None = None) -> ImageJob | None:
+        """LREM `done` and LMOVE the oldest job into `detection_queue:processing`, pipelined."""
+        token = f"i{done.image_id}" if done is not None else ""
+        if (finished := self._in_flight.get(token)) is None:
+            raw = await self._take(DETECTION_QUEUE)
+        else:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.lrem(DETECTION_QUEUE + PROCESSING, 1, finished)
+            pipe.lmove(DETECTION_QUEUE, DETECTION_QUEUE + PROCESSING, "RIGHT", "LEFT")
+            _, raw = await self._call(pipe.execute())
+            del self._in_flight[token]
         if raw is None:
             return None
         job = ImageJob.from_message(json.loads(raw))

@@ -32,8 +32,11 @@ class WorkStore(Protocol):
     async def queued_image_ids(self) -> set[int]:
         """Ids of images queued or in flight."""
 
-    async def take_image(self) -> ImageJob | None:
-        """Take the next image (kept in flight until `ack_image`), or None."""
+    async def take_image(self, done: ImageJob | None = None) -> ImageJob | None:
+        """Acknowledge `done` (if given) and take the next image, or None, in one round trip.
+
+        The taken image stays in flight until it is acknowledged.
+        """
 
     async def ack_image(self, job: ImageJob) -> None:
         """Forget an image whose detection is stored."""

@@ -1,0 +1,1 @@
+"""Tests of the storage layer: SQLite database, Redis and embedded work stores."""
