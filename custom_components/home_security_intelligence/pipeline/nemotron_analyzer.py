@@ -106,7 +106,9 @@ class NemotronAnalyzer:
             "stream": False,
         }
         if schema is not None:
-            request["json_schema"] = schema
+            # llama.cpp's grammar engine: compact JSON, so small models cannot pad
+            # whitespace until n_predict runs out.
+            request["json_schema"] = {**schema, "x-guidance": {"whitespace_flexible": False}}
         return "/completion", request
 
     async def _complete(
