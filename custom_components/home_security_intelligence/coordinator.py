@@ -56,6 +56,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 IMAGE_WORKERS = 4
 TICK_INTERVAL = timedelta(seconds=1)
 RETENTION_INTERVAL = timedelta(hours=24)
+FIRST_RETENTION_DELAY = timedelta(minutes=5)
 LLM_PROBE_INTERVAL = timedelta(seconds=60)
 DETECTOR_BACKOFF_MAX = 300.0
 STORE_BACKOFF_MAX = 30.0
@@ -163,7 +164,9 @@ class HsiCoordinator:
             )
         )
         self._start(self._async_tick(dt_util.utcnow()), "first tick")
-        self._start(self._async_retention(dt_util.utcnow()), "first retention run")
+        self._unsubs.append(
+            async_call_later(self.hass, FIRST_RETENTION_DELAY, self._async_retention)
+        )
 
     def _start(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(
@@ -681,7 +684,10 @@ class HsiCoordinator:
     def _purge(self, before: datetime) -> PurgeResult:
         result = self.db.purge(before)
         for name in result.files:
-            Path(name).unlink(missing_ok=True)
+            try:
+                Path(name).unlink(missing_ok=True)
+            except OSError as err:
+                _LOGGER.warning("Could not delete thumbnail %s: %s", name, err)
         return result
 
     # Updates to entities

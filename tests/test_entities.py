@@ -1,0 +1,344 @@
+"""Entity states and bus events from a real pipeline: fast occupancy, then risk."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.home_security_intelligence import coordinator as hsi_coordinator
+from custom_components.home_security_intelligence.const import EVENT_DETECTION, EVENT_RISK
+from custom_components.home_security_intelligence.event import RiskEventEntity
+from custom_components.home_security_intelligence.sensor import LastDetectionSensor, RiskSensor
+from homeassistant.components.camera import async_get_image
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
+
+from .conftest import EntryFactory, make_jpeg, wait_for, write_file
+from .contract_servers import DetectorServer, LlmServer
+from .helpers import (
+    close_batch,
+    coordinator_of,
+    drop_and_detect,
+    entity_id,
+    foscam_name,
+    llm_answer,
+    state_of,
+    stored_event,
+    unload_entries,  # noqa: F401
+)
+
+pytestmark = pytest.mark.usefixtures("unload_entries")
+
+
+@pytest.fixture
+def fast_llm_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One immediate retry instead of 5/15/30 s."""
+    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+
+
+async def test_occupancy_on_at_detection_off_after_quiet_time(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    detector: DetectorServer,
+    llm: LlmServer,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Person, vehicle and animal turn on before the batch closes and off after the quiet time."""
+    await hass.async_add_executor_job((camera_root / "front_door").mkdir)
+    entry = await setup_entry(occupancy_timeout_seconds=10)
+    detector.objects = [("person", 0.9), ("car", 0.8), ("dog", 0.7)]
+    occupancy = {
+        group: entity_id(hass, "binary_sensor", entry, f"front_door_{group}_occupancy")
+        for group in ("person", "vehicle", "animal")
+    }
+    assert {state_of(hass, e).state for e in occupancy.values()} == {STATE_OFF}
+
+    await drop_and_detect(hass, entry, camera_root, "front_door", freezer=freezer)
+    assert {state_of(hass, e).state for e in occupancy.values()} == {STATE_ON}
+    assert not llm.prompts
+    assert len(await coordinator_of(entry).store.open_batches()) == 1
+
+    detector.objects = [("person", 0.95)]
+    freezer.tick(timedelta(seconds=6))
+    async_fire_time_changed(hass)
+    await drop_and_detect(hass, entry, camera_root, "front_door", seed=1, freezer=freezer)
+    freezer.tick(timedelta(seconds=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert state_of(hass, occupancy["vehicle"]).state == STATE_OFF
+    assert state_of(hass, occupancy["animal"]).state == STATE_OFF
+    assert state_of(hass, occupancy["person"]).state == STATE_ON
+
+    freezer.tick(timedelta(seconds=6))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert state_of(hass, occupancy["person"]).state == STATE_OFF
+    assert not llm.prompts
+
+
+async def test_camera_shows_newest_thumbnail(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
+) -> None:
+    """The camera entity has no image before a detection, then the newest thumbnail."""
+    await hass.async_add_executor_job((camera_root / "front_door").mkdir)
+    entry = await setup_entry()
+    camera = entity_id(hass, "camera", entry, "front_door_snapshot")
+    with pytest.raises(HomeAssistantError):
+        await async_get_image(hass, camera)
+    await drop_and_detect(hass, entry, camera_root, "front_door")
+    first = await async_get_image(hass, camera)
+    await drop_and_detect(hass, entry, camera_root, "front_door", seed=40)
+    image = await async_get_image(hass, camera)
+    assert image.content_type == "image/jpeg"
+    assert image.content != first.content
+    thumbnail = coordinator_of(entry).cameras["front_door"].latest_thumbnail
+    assert thumbnail is not None
+    assert image.content == await hass.async_add_executor_job(Path(thumbnail).read_bytes)
+
+
+async def test_last_detection_sensor(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path, detector: DetectorServer
+) -> None:
+    """The sensor shows the capture time with the objects, confidence and ids."""
+    entry = await setup_entry()
+    events = async_capture_events(hass, EVENT_DETECTION)
+    when = dt_util.now().replace(microsecond=0) - timedelta(minutes=3)
+    detector.objects = [("person", 0.81), ("dog", 0.66)]
+    await drop_and_detect(hass, entry, camera_root, "front_door", when)
+    state = state_of(hass, entity_id(hass, "sensor", entry, "front_door_last_detection"))
+    assert datetime.fromisoformat(state.state) == when
+    assert state.attributes["objects"] == ["dog", "person"]
+    assert state.attributes["confidence"] == 0.81
+    assert state.attributes["detection_ids"] == events[0].data["detection_ids"]
+    assert len(state.attributes["detection_ids"]) == 2
+    assert state.attributes["device_class"] == "timestamp"
+
+
+@pytest.mark.usefixtures("fast_llm_retries")
+async def test_risk_sensors_and_event_entity(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path, llm: LlmServer
+) -> None:
+    """Unknown before any event and after an unassessed one; the event fires only when assessed."""
+    entry = await setup_entry()
+    await drop_and_detect(hass, entry, camera_root, "front_door")
+    score = entity_id(hass, "sensor", entry, "front_door_risk_score")
+    level = entity_id(hass, "sensor", entry, "front_door_risk_level")
+    event_entity = entity_id(hass, "event", entry, "front_door_risk_event")
+    assert state_of(hass, score).state == STATE_UNKNOWN
+    assert state_of(hass, level).state == STATE_UNKNOWN
+    assert state_of(hass, event_entity).state == STATE_UNKNOWN
+    fired: list[Event[Any]] = []
+    hass.bus.async_listen(
+        "state_changed",
+        lambda e: fired.append(e) if e.data["entity_id"] == event_entity else None,
+    )
+
+    llm.script = [llm_answer(88, "critical", "Someone tried the door handle.")]
+    first = await close_batch(hass, entry, "front_door")
+    assert state_of(hass, score).state == "88"
+    assert state_of(hass, level).state == "critical"
+    attrs = state_of(hass, score).attributes
+    assert attrs["event_id"] == first.id
+    assert attrs["summary"] == "Someone tried the door handle."
+    assert attrs["analysis_status"] == "analyzed"
+    assert len(fired) == 1
+    event_state = state_of(hass, event_entity)
+    assert event_state.attributes["event_type"] == "critical"
+    assert event_state.attributes["event_id"] == first.id
+    assert event_state.attributes["summary"] == "Someone tried the door handle."
+
+    llm.down = True
+    await drop_and_detect(hass, entry, camera_root, "front_door", seed=1)
+    unassessed = await close_batch(hass, entry, "front_door")
+    assert unassessed.analysis_status == "unavailable"
+    assert len(llm.prompts) == 3  # one answer, then two attempts while down
+    assert state_of(hass, score).state == STATE_UNKNOWN
+    assert state_of(hass, level).state == STATE_UNKNOWN
+    assert state_of(hass, score).attributes["analysis_status"] == "unavailable"
+    assert state_of(hass, score).attributes["event_id"] == unassessed.id
+    assert len(fired) == 1
+    assert state_of(hass, event_entity).attributes["event_id"] == first.id
+
+    llm.down = False
+    llm.content = llm_answer(20, "low")
+    second = await stored_event(hass, entry, camera_root, "front_door", seed=2)
+    assert len(fired) == 2
+    assert state_of(hass, event_entity).attributes["event_type"] == "low"
+    assert state_of(hass, event_entity).attributes["event_id"] == second.id
+
+
+async def test_hub_sensors_follow_the_queue_and_batches(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    detector: DetectorServer,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Images waiting counts held uploads; batches open counts open batches."""
+    entry = await setup_entry()
+    waiting = entity_id(hass, "sensor", entry, "images_waiting")
+    batches = entity_id(hass, "sensor", entry, "batches_open")
+    assert state_of(hass, waiting).state == "0"
+    assert state_of(hass, batches).state == "0"
+
+    detector.hold = asyncio.Event()
+    now = dt_util.now()
+    for seed in range(6):
+        await write_file(hass, camera_root / "front_door" / foscam_name(now, seed), make_jpeg())
+    await wait_for(hass, lambda: state_of(hass, waiting).state == "6", freezer=freezer)
+    detector.hold.set()
+    detector.hold = None
+    await wait_for(
+        hass,
+        lambda: (state_of(hass, waiting).state, state_of(hass, batches).state) == ("0", "1"),
+        freezer=freezer,
+    )
+    await hass.services.async_call(
+        "home_security_intelligence", "analyze_now", {"camera": "front_door"}, blocking=True
+    )
+    await wait_for(hass, lambda: state_of(hass, batches).state == "0", freezer=freezer)
+
+
+@pytest.mark.usefixtures("fast_llm_retries")
+async def test_connectivity_sensors_follow_outages(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    detector: DetectorServer,
+    llm: LlmServer,
+) -> None:
+    """Detector and LLM connectivity go off on failures and on again when they answer."""
+    entry = await setup_entry()
+    sensors = {
+        name: entity_id(hass, "binary_sensor", entry, f"{name}_connected")
+        for name in ("detector", "llm", "store")
+    }
+    assert {state_of(hass, e).state for e in sensors.values()} == {STATE_ON}
+    history: list[tuple[str, str]] = []
+
+    def follow(event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        if new is not None and event.data["entity_id"] in sensors.values():
+            history.append((event.data["entity_id"], new.state))
+
+    hass.bus.async_listen("state_changed", follow)
+
+    detector.script = ["500"]
+    await drop_and_detect(hass, entry, camera_root, "front_door")
+    assert history == [(sensors["detector"], STATE_OFF), (sensors["detector"], STATE_ON)]
+
+    llm.down = True
+    await close_batch(hass, entry, "front_door")
+    assert state_of(hass, sensors["llm"]).state == STATE_OFF
+    llm.down = False
+    await drop_and_detect(hass, entry, camera_root, "front_door", seed=1)
+    await close_batch(hass, entry, "front_door")
+    assert state_of(hass, sensors["llm"]).state == STATE_ON
+    assert history[2:] == [(sensors["llm"], STATE_OFF), (sensors["llm"], STATE_ON)]
+    assert state_of(hass, sensors["store"]).state == STATE_ON
+
+
+async def test_bus_events_carry_documented_fields(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
+) -> None:
+    """Detection events mark the first of a batch and the previous batch's start."""
+    entry = await setup_entry()
+    detections = async_capture_events(hass, EVENT_DETECTION)
+    risks = async_capture_events(hass, EVENT_RISK)
+    when = dt_util.now().replace(microsecond=0)
+    await drop_and_detect(hass, entry, camera_root, "front_door", when)
+    await drop_and_detect(hass, entry, camera_root, "front_door", when, seed=1)
+    first_batch_started = coordinator_of(entry).cameras["front_door"].batch_started_at
+    event = await close_batch(hass, entry, "front_door")
+    await drop_and_detect(hass, entry, camera_root, "front_door", when, seed=2)
+
+    first, second, third = (e.data for e in detections)
+    assert set(first) == {
+        "camera_id",
+        "camera_name",
+        "objects",
+        "confidence",
+        "detection_ids",
+        "captured_at",
+        "batch_id",
+        "first_in_batch",
+        "previous_batch_started_at",
+        "thumbnail_url",
+        "snapshot_url",
+    }
+    assert (first["camera_id"], first["camera_name"]) == ("front_door", "Front Door")
+    assert first["objects"] == ["person"]
+    assert first["confidence"] == 0.92
+    assert datetime.fromisoformat(first["captured_at"]) == when
+    assert first["first_in_batch"] is True
+    assert first["previous_batch_started_at"] is None
+    assert second["first_in_batch"] is False
+    assert second["batch_id"] == first["batch_id"]
+    assert second["previous_batch_started_at"] is None
+    assert third["first_in_batch"] is True
+    assert third["batch_id"] != first["batch_id"]
+    assert first_batch_started is not None
+    assert third["previous_batch_started_at"] == first_batch_started.isoformat()
+    assert first["snapshot_url"].startswith("/api/home_security_intelligence/")
+
+    assert len(risks) == 1
+    risk = risks[0].data
+    assert {
+        "camera_id",
+        "camera_name",
+        "event_id",
+        "risk_score",
+        "risk_level",
+        "summary",
+        "reasoning",
+        "objects",
+        "started_at",
+        "ended_at",
+        "analysis_status",
+    } <= set(risk)
+    assert risk["event_id"] == event.id
+    assert (risk["risk_score"], risk["risk_level"], risk["analysis_status"]) == (
+        72,
+        "high",
+        "analyzed",
+    )
+    assert risk["objects"] == ["person"]
+    assert (risk["camera_id"], risk["camera_name"]) == ("front_door", "Front Door")
+    assert datetime.fromisoformat(risk["started_at"]) == when
+    shown = event.detection_ids[-1]
+    assert risk["snapshot_url"].startswith(
+        f"/api/home_security_intelligence/{entry.entry_id}/snapshot/{shown}?authSig="
+    )
+
+
+async def test_long_texts_are_not_recorded(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
+) -> None:
+    """Summaries, reasoning, objects and ids stay out of the recorder's attribute table."""
+    assert RiskSensor._unrecorded_attributes == frozenset({"summary", "reasoning", "objects"})
+    assert RiskEventEntity._unrecorded_attributes == frozenset({"summary", "objects"})
+    assert LastDetectionSensor._unrecorded_attributes == frozenset({"detection_ids"})
+    entry = await setup_entry()
+    await stored_event(hass, entry, camera_root, "front_door")
+    for platform, key, hidden in (
+        ("sensor", "front_door_risk_score", {"summary", "reasoning", "objects"}),
+        ("sensor", "front_door_risk_level", {"summary", "reasoning", "objects"}),
+        ("event", "front_door_risk_event", {"summary", "objects"}),
+        ("sensor", "front_door_last_detection", {"detection_ids"}),
+    ):
+        state = state_of(hass, entity_id(hass, platform, entry, key))
+        assert hidden <= set(state.attributes), key
+        assert state.state_info is not None
+        assert hidden <= state.state_info["unrecorded_attributes"], key

@@ -1,0 +1,300 @@
+"""Actions driven through HA's service registry against a real pipeline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.home_security_intelligence.const import (
+    CONF_CAMERA_ROOT,
+    CONF_DETECTOR_URL,
+    CONF_LLM_URL,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    EVENT_RISK,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util import dt as dt_util
+
+from .conftest import EntryFactory, wait_for
+from .contract_servers import DetectorServer, LlmServer
+from .helpers import (
+    close_batch,
+    coordinator_of,
+    drop_and_detect,
+    exception_messages,
+    llm_answer,
+    stored_event,
+    unload_entries,  # noqa: F401
+)
+
+pytestmark = pytest.mark.usefixtures("unload_entries")
+
+
+async def call(hass: HomeAssistant, service: str, data: dict[str, Any], **kw: Any) -> Any:
+    """Call one of the integration's actions and wait for it."""
+    return await hass.services.async_call(DOMAIN, service, data, blocking=True, **kw)
+
+
+async def get_events(hass: HomeAssistant, **data: Any) -> list[dict[str, Any]]:
+    """Return the events of `get_events` for these filters."""
+    response = await call(hass, "get_events", data, return_response=True)
+    events: list[dict[str, Any]] = response["events"]
+    return events
+
+
+async def assert_translated(
+    hass: HomeAssistant, err: pytest.ExceptionInfo[HomeAssistantError], key: str
+) -> None:
+    """The error carries our translation key and en.json has its message."""
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == key
+    messages = await exception_messages(hass)
+    assert messages[key]["message"]
+    assert str(err.value) != key
+
+
+async def second_entry(
+    hass: HomeAssistant, tmp_path: Path, detector: DetectorServer, llm: LlmServer
+) -> MockConfigEntry:
+    """Set up a second camera root on the same servers."""
+    root = tmp_path / "cameras2"
+    await hass.async_add_executor_job(root.mkdir)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={CONF_CAMERA_ROOT: str(root), CONF_DETECTOR_URL: detector.url, CONF_LLM_URL: llm.url},
+        options={**DEFAULT_OPTIONS, "upload_settle_seconds": 0.2},
+        unique_id=str(root),
+        title="cameras2",
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def test_get_events_filters(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path, llm: LlmServer
+) -> None:
+    """Cameras, min level, since/until, reviewed and limit select the stored events."""
+    entry = await setup_entry()
+    now = dt_util.now().replace(microsecond=0)
+    llm.script = [llm_answer(72, "high")]
+    old = await stored_event(hass, entry, camera_root, "front_door", now - timedelta(hours=2))
+    llm.script = [llm_answer(10, "low")]
+    mid = await stored_event(hass, entry, camera_root, "garden", now - timedelta(hours=1), 1)
+    llm.script = [llm_answer(90, "critical")]
+    new = await stored_event(hass, entry, camera_root, "front_door", now, 2)
+    await call(hass, "acknowledge", {"event_ids": [old.id], "note": "postman"})
+
+    def ids(events: list[dict[str, Any]]) -> list[int]:
+        return [e["event_id"] for e in events]
+
+    everything = await get_events(hass)
+    assert ids(everything) == [new.id, mid.id, old.id]
+    assert ids(await get_events(hass, cameras=["front_door"])) == [new.id, old.id]
+    assert ids(await get_events(hass, min_level="high")) == [new.id, old.id]
+    assert ids(await get_events(hass, min_level="critical")) == [new.id]
+    assert ids(await get_events(hass, min_level="low")) == [new.id, mid.id, old.id]
+    split = (now - timedelta(minutes=90)).isoformat()
+    assert ids(await get_events(hass, since=split)) == [new.id, mid.id]
+    assert ids(await get_events(hass, until=split)) == [old.id]
+    reviewed = await get_events(hass, reviewed=True)
+    assert ids(reviewed) == [old.id]
+    assert reviewed[0]["reviewed"] is True
+    assert reviewed[0]["note"] == "postman"
+    assert ids(await get_events(hass, reviewed=False)) == [new.id, mid.id]
+    assert ids(await get_events(hass, limit=1)) == [new.id]
+
+    first = everything[0]
+    assert first["risk_level"] == "critical"
+    assert first["risk_score"] == 90
+    assert first["config_entry_id"] == entry.entry_id
+    assert first["camera_id"] == "front_door"
+    assert len(first["detections"]) == 1
+    detection = first["detections"][0]
+    assert detection["object_type"] == "person"
+    assert detection["id"] == new.detection_ids[0]
+    prefix = f"/api/{DOMAIN}/{entry.entry_id}"
+    assert detection["thumbnail_url"].startswith(f"{prefix}/thumbnail/{detection['id']}?authSig=")
+    assert detection["snapshot_url"].startswith(f"{prefix}/snapshot/{detection['id']}?authSig=")
+    assert first["thumbnail_url"].startswith(f"{prefix}/thumbnail/")
+
+
+async def test_get_events_across_entries(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    tmp_path: Path,
+    detector: DetectorServer,
+    llm: LlmServer,
+) -> None:
+    """Without an entry id every loaded entry answers; with one only it does."""
+    first = await setup_entry()
+    second = await second_entry(hass, tmp_path, detector, llm)
+    one = await stored_event(hass, first, camera_root, "porch")
+    two = await stored_event(hass, second, tmp_path / "cameras2", "yard", seed=3)
+
+    both = await get_events(hass)
+    assert {(e["config_entry_id"], e["event_id"]) for e in both} == {
+        (first.entry_id, one.id),
+        (second.entry_id, two.id),
+    }
+    only = await get_events(hass, config_entry_id=second.entry_id)
+    assert [(e["config_entry_id"], e["camera_id"]) for e in only] == [(second.entry_id, "yard")]
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "acknowledge", {"event_ids": [one.id]})
+    await assert_translated(hass, err, "entry_required")
+    await call(hass, "acknowledge", {"event_ids": [one.id], "config_entry_id": first.entry_id})
+    assert (await get_events(hass, reviewed=True))[0]["event_id"] == one.id
+
+
+async def test_unknown_or_missing_entry(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    """An unknown entry id and no loaded entry are refused with translated errors."""
+    entry = await setup_entry()
+    with pytest.raises(ServiceValidationError) as err:
+        await get_events(hass, config_entry_id="nope")
+    await assert_translated(hass, err, "entry_not_loaded")
+    assert "nope" in str(err.value)
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    with pytest.raises(ServiceValidationError) as err:
+        await get_events(hass)
+    await assert_translated(hass, err, "no_entries")
+    with pytest.raises(ServiceValidationError) as err:
+        await get_events(hass, config_entry_id=entry.entry_id)
+    await assert_translated(hass, err, "entry_not_loaded")
+
+
+async def test_acknowledge_marks_reviewed_and_refuses_unknown_ids(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
+) -> None:
+    """Known events get reviewed with the note; unknown ids raise a translated error."""
+    entry = await setup_entry()
+    event = await stored_event(hass, entry, camera_root, "front_door")
+    await call(hass, "acknowledge", {"event_ids": [event.id], "note": "a neighbour"})
+    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    assert stored is not None
+    assert (stored.reviewed, stored.note) == (True, "a neighbour")
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "acknowledge", {"event_ids": [event.id, event.id + 100]})
+    await assert_translated(hass, err, "unknown_events")
+    assert err.value.translation_placeholders == {"found": "1", "asked": "2"}
+
+
+async def test_analyze_now_closes_the_open_batch(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path, llm: LlmServer
+) -> None:
+    """The open batch is analysed at once; the stored event reaches the bus."""
+    entry = await setup_entry()
+    events = async_capture_events(hass, EVENT_RISK)
+    await drop_and_detect(hass, entry, camera_root, "front_door")
+    await drop_and_detect(hass, entry, camera_root, "front_door", seed=1)
+    assert not llm.prompts
+    assert len(await coordinator_of(entry).store.open_batches()) == 1
+
+    event = await close_batch(hass, entry, "front_door")
+    assert len(event.detection_ids) == 2
+    assert event.risk_score == 72
+    await wait_for(hass, lambda: events)
+    assert events[0].data["event_id"] == event.id
+    assert await coordinator_of(entry).store.open_batches() == []
+
+
+async def test_analyze_now_refuses_unknown_camera_and_no_open_batch(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
+) -> None:
+    """An unknown camera and a camera without an open batch are validation errors."""
+    entry = await setup_entry()
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "analyze_now", {"camera": "attic"})
+    await assert_translated(hass, err, "unknown_camera")
+    assert "attic" in str(err.value)
+
+    await stored_event(hass, entry, camera_root, "front_door")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "analyze_now", {"camera": "front_door"})
+    await assert_translated(hass, err, "no_open_batch")
+
+
+async def test_reanalyze_updates_event_and_fires_again(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path, llm: LlmServer
+) -> None:
+    """A new LLM answer replaces the stored risk; the bus event fires again."""
+    entry = await setup_entry()
+    event = await stored_event(hass, entry, camera_root, "front_door")
+    assert event.risk_level == "high"
+    events = async_capture_events(hass, EVENT_RISK)
+    llm.content = llm_answer(15, "low", "Only the cat.")
+
+    response = await call(hass, "reanalyze", {"event_id": event.id}, return_response=True)
+    assert response["event_id"] == event.id
+    assert (response["risk_score"], response["risk_level"]) == (15, "low")
+    assert response["summary"] == "Only the cat."
+    assert [e.data["risk_score"] for e in events] == [15]
+    assert events[0].data["event_id"] == event.id
+    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    assert stored is not None
+    assert (stored.risk_score, stored.risk_level) == (15, "low")
+
+
+async def test_reanalyze_errors(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path, llm: LlmServer
+) -> None:
+    """A failing LLM is a HomeAssistantError; an unknown event a validation error."""
+    entry = await setup_entry()
+    event = await stored_event(hass, entry, camera_root, "front_door")
+    llm.down = True
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "reanalyze", {"event_id": event.id})
+    assert not isinstance(err.value, ServiceValidationError)
+    await assert_translated(hass, err, "llm_failed")
+    assert "503" in str(err.value)
+    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    assert stored is not None
+    assert stored.risk_score == 72
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "reanalyze", {"event_id": event.id + 100})
+    await assert_translated(hass, err, "unknown_event")
+
+
+async def test_purge_removes_rows_and_files_together(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
+) -> None:
+    """Old events go with their detections, images and thumbnails; 0 days takes the rest."""
+    entry = await setup_entry(retention_days=0)
+    coordinator = coordinator_of(entry)
+    now = dt_util.now().replace(microsecond=0)
+    old = await stored_event(hass, entry, camera_root, "front_door", now - timedelta(days=3))
+    new = await stored_event(hass, entry, camera_root, "front_door", now - timedelta(hours=1), 1)
+    assert old.thumbnail_path and new.thumbnail_path
+    exists = hass.async_add_executor_job
+
+    response = await call(hass, "purge", {"older_than_days": 2}, return_response=True)
+    assert response == {"events": 1, "detections": 1, "images": 1, "files": 1}
+    assert not await exists(Path(old.thumbnail_path).exists)
+    assert await exists(Path(new.thumbnail_path).exists)
+    assert await exists(coordinator.db.event, old.id) is None
+    assert await exists(coordinator.db.event, new.id) is not None
+    assert await exists(coordinator.db.detections, old.detection_ids) == []
+
+    response = await call(hass, "purge", {"older_than_days": 0}, return_response=True)
+    assert response == {"events": 1, "detections": 1, "images": 1, "files": 1}
+    assert not await exists(Path(new.thumbnail_path).exists)
+    stats = await exists(coordinator.db.stats)
+    assert stats == {
+        "cameras": 1,
+        "images": 0,
+        "detections": 0,
+        "events": 0,
+    }, (stats, await exists(coordinator.db.image_counts))
+    assert await get_events(hass) == []

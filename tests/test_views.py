@@ -1,0 +1,229 @@
+"""The image view: login or signed URL required, only the integration's own files served."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from PIL import Image
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.home_security_intelligence.const import DOMAIN, EVENT_DETECTION
+from homeassistant.core import HomeAssistant
+
+from .conftest import EntryFactory, make_jpeg, write_file
+from .helpers import (
+    coordinator_of,
+    drop_and_detect,
+    unload_entries,  # noqa: F401
+)
+
+pytestmark = pytest.mark.usefixtures("unload_entries")
+
+
+async def detected(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    freezer: FrozenDateTimeFactory | None = None,
+) -> tuple[MockConfigEntry, dict[str, Any]]:
+    """An entry with one detection; return it and the detection bus event's data."""
+    entry = await setup_entry()
+    events = async_capture_events(hass, EVENT_DETECTION)
+    await drop_and_detect(hass, entry, camera_root, "front_door", freezer=freezer)
+    assert len(events) == 1
+    return entry, dict(events[0].data)
+
+
+def path_of(entry: MockConfigEntry, kind: str, detection_id: int | str) -> str:
+    """Unsigned view path."""
+    return f"/api/{DOMAIN}/{entry.entry_id}/{kind}/{detection_id}"
+
+
+async def test_logged_in_user_gets_thumbnail_and_snapshot(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """An authenticated GET returns the annotated thumbnail and the original upload."""
+    entry, data = await detected(hass, setup_entry, camera_root)
+    detection_id = data["detection_ids"][0]
+    client = await hass_client()
+
+    response = await client.get(path_of(entry, "thumbnail", detection_id))
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "image/jpeg"
+    body = await response.read()
+    with Image.open(io.BytesIO(body)) as image:
+        assert image.format == "JPEG"
+        assert image.size == (320, 240)
+
+    response = await client.get(path_of(entry, "snapshot", detection_id))
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(await response.read())) as image:
+        assert image.size == (640, 480)
+
+
+async def test_anonymous_request_is_refused(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """Without a login or a signature the view answers 401."""
+    entry, data = await detected(hass, setup_entry, camera_root)
+    client = await hass_client_no_auth()
+    for kind in ("thumbnail", "snapshot"):
+        response = await client.get(path_of(entry, kind, data["detection_ids"][0]))
+        assert response.status == 401
+
+
+async def test_signed_urls_from_the_bus_event_work_without_login(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """The relative URLs in the detection event open without a login (push notifications)."""
+    entry, data = await detected(hass, setup_entry, camera_root)
+    client = await hass_client_no_auth()
+    for key in ("snapshot_url", "thumbnail_url"):
+        url = data[key]
+        assert url.startswith(f"/api/{DOMAIN}/{entry.entry_id}/")
+        assert "authSig=" in url
+        response = await client.get(url)
+        assert response.status == 200, key
+        assert (await response.read())[:2] == b"\xff\xd8"
+
+
+async def test_tampered_or_expired_signature_is_refused(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    hass_client_no_auth: ClientSessionGenerator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A changed signature, a signature moved to another image, or an old one answer 401."""
+    entry, data = await detected(hass, setup_entry, camera_root, freezer)
+    await drop_and_detect(hass, entry, camera_root, "front_door", seed=1, freezer=freezer)
+    client = await hass_client_no_auth()
+    url: str = data["thumbnail_url"]
+    _, query = url.split("?", 1)
+
+    tampered = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
+    assert (await client.get(tampered)).status == 401
+    other = coordinator_of(entry).cameras["front_door"].last_detection
+    assert other is not None
+    moved = f"{path_of(entry, 'thumbnail', other.detection_ids[0])}?{query}"
+    assert (await client.get(moved)).status == 401
+    snapshot = f"{path_of(entry, 'snapshot', data['detection_ids'][0])}?{query}"
+    assert (await client.get(snapshot)).status == 401
+
+    assert (await client.get(url)).status == 200
+    freezer.tick(timedelta(hours=24, minutes=1))
+    assert (await client.get(url)).status == 401
+
+
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        "thumbnail/99999",
+        "thumbnail/abc",
+        "thumbnail/-1",
+        "thumbnail/1.0",
+        "thumbnail/%31%2e",
+        "original/{id}",
+        "thumbnail/%2E%2E",
+        "snapshot/{id}%00",
+    ],
+)
+async def test_unknown_or_malformed_ids_are_not_found(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    hass_client: ClientSessionGenerator,
+    suffix: str,
+) -> None:
+    """Ids that are not stored detections, or are not numbers at all, answer 404."""
+    entry, data = await detected(hass, setup_entry, camera_root)
+    client = await hass_client()
+    url = f"/api/{DOMAIN}/{entry.entry_id}/" + suffix.format(id=data["detection_ids"][0])
+    response = await client.get(url)
+    assert response.status == 404, await response.text()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/home_security_intelligence/{entry}/thumbnail/../../../../etc/passwd",
+        "/api/home_security_intelligence/{entry}/../../../etc/passwd",
+        "/api/home_security_intelligence/{entry}/thumbnail/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/api/home_security_intelligence/{entry}/thumbnail/..%2F..%2F..%2Fetc%2Fpasswd",
+    ],
+)
+async def test_path_traversal_is_refused(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    hass_client: ClientSessionGenerator,
+    url: str,
+) -> None:
+    """`../` in any spelling never reaches a file (HA's filter or our view refuses it)."""
+    entry, _ = await detected(hass, setup_entry, camera_root)
+    client = await hass_client()
+    response = await client.get(url.format(entry=entry.entry_id))
+    assert response.status in (400, 404)
+    assert b"root:" not in await response.read()
+
+
+async def test_unknown_or_unloaded_entry_is_not_found(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """Another entry id, or our entry once unloaded, answers 404."""
+    entry, data = await detected(hass, setup_entry, camera_root)
+    detection_id = data["detection_ids"][0]
+    client = await hass_client()
+    response = await client.get(f"/api/{DOMAIN}/not_an_entry/thumbnail/{detection_id}")
+    assert response.status == 404
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert (await client.get(path_of(entry, "thumbnail", detection_id))).status == 404
+
+
+async def test_files_moved_outside_or_deleted_are_not_served(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    tmp_path: Path,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A stored path that now leads outside the integration's folders, or nowhere, is 404."""
+    entry, data = await detected(hass, setup_entry, camera_root)
+    detection_id = data["detection_ids"][0]
+    records = await hass.async_add_executor_job(coordinator_of(entry).db.detections, [detection_id])
+    snapshot, thumbnail = Path(records[0].file_path), Path(records[0].thumbnail_path or "")
+    outside = tmp_path / "outside.jpg"
+    await write_file(hass, outside, make_jpeg(seed=9))
+
+    def swap(path: Path) -> None:
+        path.unlink()
+        os.symlink(outside, path)
+
+    client = await hass_client()
+    for kind, path in (("snapshot", snapshot), ("thumbnail", thumbnail)):
+        assert (await client.get(path_of(entry, kind, detection_id))).status == 200
+        await hass.async_add_executor_job(swap, path)
+        assert (await client.get(path_of(entry, kind, detection_id))).status == 404
+        await hass.async_add_executor_job(path.unlink)
+        assert (await client.get(path_of(entry, kind, detection_id))).status == 404
