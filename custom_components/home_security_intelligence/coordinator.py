@@ -117,6 +117,7 @@ class HsiCoordinator:
         self._ready_paths: dict[Path, None] = {}
         self._intake_task: asyncio.Task[None] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self._blocking: set[asyncio.Future[Any]] = set()
         self._timers: dict[tuple[str, str], CALLBACK_TYPE] = {}
         self._unsubs: list[CALLBACK_TYPE] = []
         self._ticking = False
@@ -128,7 +129,11 @@ class HsiCoordinator:
         return self._options().get(key, DEFAULT_OPTIONS[key])
 
     async def _run[T](self, func: Callable[..., T], *args: Any) -> T:
-        return await self.hass.async_add_executor_job(func, *args)
+        """Run blocking work in the executor; stopping waits for it instead of abandoning it."""
+        future = self.hass.async_add_executor_job(func, *args)
+        self._blocking.add(future)
+        future.add_done_callback(self._blocking.discard)
+        return await asyncio.shield(future)
 
     # Lifecycle
 
@@ -189,6 +194,8 @@ class HsiCoordinator:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self._blocking:
+            await asyncio.wait(self._blocking)
         for cancel in self._timers.values():
             cancel()
         self._timers.clear()

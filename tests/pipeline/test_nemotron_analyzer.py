@@ -135,7 +135,7 @@ async def test_analyze_batch_request_and_answer(hass: HomeAssistant, llm: LlmSer
     assert sent["prompt"] == "PROMPT TEXT"
     assert sent["temperature"] == TEMPERATURE
     assert sent["n_predict"] == N_PREDICT
-    assert sent["json_schema"] == RISK_SCHEMA
+    assert sent["json_schema"] == {**RISK_SCHEMA, "x-guidance": {"whitespace_flexible": False}}
     assert sent["stream"] is False
 
 
