@@ -26,6 +26,7 @@ from custom_components.home_security_intelligence.const import (
     DOMAIN,
 )
 from homeassistant import block_async_io
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 
 from .contract_servers import DetectorServer, LlmServer
@@ -128,7 +129,9 @@ def setup_entry(
         entry = MockConfigEntry(
             domain=DOMAIN,
             data=data,
-            options={**DEFAULT_OPTIONS, "upload_settle_seconds": 0.2, **options},
+            # llm_bound 100: the LLM's score passes through unchanged, so tests of the LLM
+            # contract read the model's answer; tests/test_risk_scoring.py covers the bound.
+            options={**DEFAULT_OPTIONS, "upload_settle_seconds": 0.2, "llm_bound": 100, **options},
             unique_id=str(camera_root),
             title="cameras",
         )
@@ -138,6 +141,16 @@ def setup_entry(
         return entry
 
     return factory
+
+
+@pytest.fixture
+async def unload_entries(hass: HomeAssistant) -> AsyncGenerator[None]:
+    """Stop every loaded or retrying entry, so no thread, task or timer outlives the test."""
+    yield
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):
+            assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
 
 
 async def wait_for(

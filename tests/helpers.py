@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from datetime import datetime
 import json
 from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_security_intelligence.const import DOMAIN
 from custom_components.home_security_intelligence.coordinator import HsiCoordinator
 from custom_components.home_security_intelligence.store.records import EventRecord
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
@@ -29,16 +26,6 @@ TRANSLATIONS = (
     / "translations"
     / "en.json"
 )
-
-
-@pytest.fixture
-async def unload_entries(hass: HomeAssistant) -> AsyncGenerator[None]:
-    """Stop every loaded entry, so no thread, task or timer outlives the test."""
-    yield
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        if entry.state is ConfigEntryState.LOADED:
-            assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
 
 
 def coordinator_of(entry: MockConfigEntry) -> HsiCoordinator:

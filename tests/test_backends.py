@@ -126,7 +126,10 @@ async def test_pipeline_on_deepstack_and_openai(
     await wait_for(hass, lambda: coordinator.hub.batches_open == 1, freezer=freezer)
     freezer.tick(timedelta(seconds=31))
     await wait_for(hass, lambda: events, freezer=freezer)
-    assert events[0].data["risk_level"] == "high"
+    breakdown = events[0].data["breakdown"]
+    assert breakdown["llm_score"] == 72
+    assert events[0].data["risk_score"] == breakdown["final"]
+    assert abs(breakdown["llm_adjustment"]) <= 20
     assert events[0].data["objects"] == ["person"]
     assert openai.requests[-1]["model"] == "local"
     assert not llm.prompts

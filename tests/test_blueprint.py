@@ -16,12 +16,7 @@ from homeassistant.setup import async_setup_component
 
 from .conftest import EntryFactory, wait_for
 from .contract_servers import LlmServer
-from .helpers import (
-    close_batch,
-    drop_and_detect,
-    llm_answer,
-    unload_entries,  # noqa: F401
-)
+from .helpers import close_batch, drop_and_detect, llm_answer
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -161,7 +156,7 @@ async def test_medium_event_below_high_minimum_withdraws(
     assert calls[1].data["message"] == "clear_notification"
 
 
-async def test_unassessed_event_keeps_the_first_push(
+async def test_facts_only_event_updates_like_an_assessed_one(
     hass: HomeAssistant,
     setup_entry: EntryFactory,
     camera_root: Path,
@@ -169,7 +164,7 @@ async def test_unassessed_event_keeps_the_first_push(
     freezer: FrozenDateTimeFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """When the LLM is down the user must still see the detection push."""
+    """When the LLM is down, the prior's level updates or withdraws the first push."""
     monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
     calls = await install_blueprint(hass)
     entry = await setup_entry()
@@ -177,8 +172,10 @@ async def test_unassessed_event_keeps_the_first_push(
     await wait_for(hass, lambda: calls, freezer=freezer)
     llm.down = True
     event = await close_batch(hass, entry, "garage", freezer=freezer)
-    assert event.analysis_status == "unavailable"
+    assert event.analysis_status == "prior_only"
     await hass.async_block_till_done()
-    assert [c.data.get("message") for c in calls if c.data.get("message")] == [
-        "Detected person; assessing the risk…"
-    ]
+    messages = [c.data.get("message") for c in calls]
+    assert messages[0] == "Detected person; assessing the risk…"
+    # The facts-only level decides as an LLM level would: below medium withdraws the push.
+    expected = "clear_notification" if event.risk_level == "low" else event.summary
+    assert messages[1:] == [expected]

@@ -34,15 +34,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from .conftest import EntryFactory, ledger, make_jpeg, wait_for, write_file
 from .contract_servers import DetectorServer, LlmServer, serve_404
 
-
-@pytest.fixture(autouse=True)
-async def unload_entries(hass: HomeAssistant) -> AsyncGenerator[None]:
-    """Stop every entry a flow created, so no watcher thread or task outlives the test."""
-    yield
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):
-            assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+pytestmark = pytest.mark.usefixtures("unload_entries")
 
 
 def closed_port_url() -> str:
@@ -481,7 +473,13 @@ async def test_options_offer_every_option_with_its_default(
 
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
-    assert suggested(result) == DEFAULT_OPTIONS
+    assert suggested(result) == {
+        **DEFAULT_OPTIONS,
+        "person_entities": None,
+        "alarm_entity": None,
+        "guests_entity": None,
+        "delivery_entity": None,
+    }
 
 
 async def test_options_apply_at_once_without_reload(
@@ -499,7 +497,7 @@ async def test_options_apply_at_once_without_reload(
     assert shown[CONF_BATCH_WINDOW] == DEFAULT_OPTIONS[CONF_BATCH_WINDOW]
 
     new = {
-        **shown,
+        **{key: value for key, value in shown.items() if value is not None},
         CONF_CONFIDENCE_THRESHOLD: 0.95,
         CONF_BATCH_WINDOW: 120,
         CONF_BATCH_IDLE: 20,
@@ -510,7 +508,7 @@ async def test_options_apply_at_once_without_reload(
     await hass.async_block_till_done()
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert dict(entry.options) == new
+    assert dict(entry.options) == {**new, "camera_roles": {}}
     assert entry.runtime_data.coordinator is coordinator
     assert {k: coordinator.option(k) for k in new} == new
 
@@ -523,3 +521,30 @@ async def test_options_apply_at_once_without_reload(
 
 async def _done(hass: HomeAssistant, entry: MockConfigEntry) -> bool:
     return await ledger(hass, entry) == {"done": 1}
+
+
+async def test_options_ask_each_camera_role(
+    hass: HomeAssistant, camera_root: Path, setup_entry: EntryFactory
+) -> None:
+    """With camera folders present, a second step sets each camera's role."""
+    await hass.async_add_executor_job((camera_root / "front_door").mkdir)
+    await hass.async_add_executor_job((camera_root / "street").mkdir)
+    entry = await setup_entry()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    tuning = {k: v for k, v in suggested(result).items() if v is not None}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**tuning, "alarm_entity": "alarm_control_panel.house"}
+    )
+    assert result["step_id"] == "cameras"
+    assert [str(k) for k in result["data_schema"].schema] == ["front_door", "street"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"front_door": "entry_point", "street": "street"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options["camera_roles"] == {"front_door": "entry_point", "street": "street"}
+    assert entry.options["alarm_entity"] == "alarm_control_panel.house"
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], tuning)
+    defaults = {str(k): k.default() for k in result["data_schema"].schema}
+    assert defaults == {"front_door": "entry_point", "street": "street"}

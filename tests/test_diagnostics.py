@@ -16,11 +16,7 @@ from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 
 from .conftest import EntryFactory
-from .helpers import (
-    coordinator_of,
-    stored_event,
-    unload_entries,  # noqa: F401
-)
+from .helpers import coordinator_of, stored_event
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 

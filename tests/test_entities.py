@@ -35,7 +35,6 @@ from .helpers import (
     llm_answer,
     state_of,
     stored_event,
-    unload_entries,  # noqa: F401
 )
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
@@ -162,19 +161,22 @@ async def test_risk_sensors_and_event_entity(
     llm.down = True
     await drop_and_detect(hass, entry, camera_root, "front_door", seed=1)
     unassessed = await close_batch(hass, entry, "front_door")
-    assert unassessed.analysis_status == "unavailable"
+    assert unassessed.analysis_status == "prior_only"
     assert len(llm.prompts) == 3  # one answer, then two attempts while down
-    assert state_of(hass, score).state == STATE_UNKNOWN
-    assert state_of(hass, level).state == STATE_UNKNOWN
-    assert state_of(hass, score).attributes["analysis_status"] == "unavailable"
+    assert unassessed.breakdown is not None
+    assert unassessed.risk_score == unassessed.breakdown.prior_score
+    assert state_of(hass, score).state == str(unassessed.risk_score)
+    assert state_of(hass, level).state == unassessed.risk_level
+    assert state_of(hass, score).attributes["analysis_status"] == "prior_only"
     assert state_of(hass, score).attributes["event_id"] == unassessed.id
-    assert len(fired) == 1
-    assert state_of(hass, event_entity).attributes["event_id"] == first.id
+    assert len(fired) == 2
+    assert state_of(hass, event_entity).attributes["event_id"] == unassessed.id
+    assert state_of(hass, event_entity).attributes["analysis_status"] == "prior_only"
 
     llm.down = False
     llm.content = llm_answer(20, "low")
     second = await stored_event(hass, entry, camera_root, "front_door", seed=2)
-    assert len(fired) == 2
+    assert len(fired) == 3
     assert state_of(hass, event_entity).attributes["event_type"] == "low"
     assert state_of(hass, event_entity).attributes["event_id"] == second.id
 
@@ -327,8 +329,10 @@ async def test_long_texts_are_not_recorded(
     hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
 ) -> None:
     """Summaries, reasoning, objects and ids stay out of the recorder's attribute table."""
-    assert RiskSensor._unrecorded_attributes == frozenset({"summary", "reasoning", "objects"})
-    assert RiskEventEntity._unrecorded_attributes == frozenset({"summary", "objects"})
+    assert RiskSensor._unrecorded_attributes == frozenset(
+        {"summary", "reasoning", "objects", "top_factors"}
+    )
+    assert RiskEventEntity._unrecorded_attributes == frozenset({"summary", "objects", "breakdown"})
     assert LastDetectionSensor._unrecorded_attributes == frozenset({"detection_ids"})
     entry = await setup_entry()
     await stored_event(hass, entry, camera_root, "front_door")

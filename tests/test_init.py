@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from pathlib import Path
 import shutil
 
@@ -31,15 +30,7 @@ from homeassistant.setup import async_setup_component
 from .conftest import EntryFactory, make_jpeg, wait_for, write_file
 from .contract_servers import DetectorServer, LlmServer
 
-
-@pytest.fixture(autouse=True)
-async def unload_entries(hass: HomeAssistant) -> AsyncGenerator[None]:
-    """Stop every loaded or retrying entry, so no thread, task or timer outlives the test."""
-    yield
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):
-            assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
+pytestmark = pytest.mark.usefixtures("unload_entries")
 
 
 async def make_dir(hass: HomeAssistant, path: Path) -> None:

@@ -17,13 +17,7 @@ from homeassistant.core import Event, HomeAssistant
 
 from .conftest import EntryFactory
 from .contract_servers import DetectorServer, LlmServer
-from .helpers import (
-    close_batch,
-    drop_and_detect,
-    llm_answer,
-    stored_event,
-    unload_entries,  # noqa: F401
-)
+from .helpers import close_batch, drop_and_detect, llm_answer, stored_event
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -73,10 +67,12 @@ async def test_logbook_describes_both_events(
     llm.down = True
     await drop_and_detect(hass, entry, camera_root, "front_door", seed=1)
     await close_batch(hass, entry, "front_door")
-    assert risks[1].data["analysis_status"] == "unavailable"
+    data = risks[1].data
+    assert data["analysis_status"] == "prior_only"
     assert describe[EVENT_RISK](risks[1]) == {
         LOGBOOK_ENTRY_NAME: "Front Door",
-        LOGBOOK_ENTRY_MESSAGE: "recorded activity that could not be assessed (LLM unavailable)",
+        LOGBOOK_ENTRY_MESSAGE: f"{data['risk_level']} risk ({data['risk_score']}): "
+        "dog, person seen; scored from the facts alone (LLM unavailable)",
     }
 
 

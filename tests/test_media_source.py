@@ -22,13 +22,7 @@ from homeassistant.util import dt as dt_util
 
 from .conftest import EntryFactory
 from .contract_servers import DetectorServer, LlmServer
-from .helpers import (
-    close_batch,
-    drop_and_detect,
-    llm_answer,
-    stored_event,
-    unload_entries,  # noqa: F401
-)
+from .helpers import close_batch, drop_and_detect, llm_answer, stored_event
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -92,7 +86,7 @@ async def test_browse_cameras_days_events_images(
         f"{day_id}/{morning.id}",
     ]
     assert [c.title for c in day] == [
-        "09:00:00 not assessed: person",
+        f"09:00:00 {unassessed.risk_level} (facts only): person",
         "08:05:00 low: person",
     ]
     thumb = day[0].thumbnail
@@ -107,7 +101,7 @@ async def test_browse_cameras_days_events_images(
     assert old_day[0].identifier.endswith(f"/{late_event.id}")
 
     event_item = await async_browse_media(hass, f"{URI}/{day_id}/{unassessed.id}")
-    assert event_item.title == "09:00:00 not assessed: person"
+    assert event_item.title == f"09:00:00 {unassessed.risk_level} (facts only): person"
     event = await browse(hass, f"{day_id}/{unassessed.id}")
     assert [c.identifier for c in event] == [
         f"{entry.entry_id}/image/{i}" for i in reversed(unassessed.detection_ids)

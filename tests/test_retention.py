@@ -15,11 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from .conftest import EntryFactory, wait_for
-from .helpers import (
-    coordinator_of,
-    stored_event,
-    unload_entries,  # noqa: F401
-)
+from .helpers import coordinator_of, stored_event
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 

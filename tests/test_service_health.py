@@ -22,15 +22,7 @@ from homeassistant.util import dt as dt_util
 
 from .conftest import EntryFactory, make_jpeg, wait_for, write_file
 from .contract_servers import DetectorServer, LlmServer
-from .helpers import (
-    close_batch,
-    coordinator_of,
-    drop_and_detect,
-    entity_id,
-    foscam_name,
-    state_of,
-    unload_entries,  # noqa: F401
-)
+from .helpers import close_batch, coordinator_of, drop_and_detect, entity_id, foscam_name, state_of
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -138,16 +130,18 @@ async def test_llm_probe_reassesses_events_stored_while_down(
     llm.down = True
     await drop_and_detect(hass, entry, camera_root, "porch", freezer=freezer)
     event = await close_batch(hass, entry, "porch", freezer=freezer)
-    assert (event.analysis_status, event.risk_score) == ("unavailable", None)
+    assert event.analysis_status == "prior_only"
+    assert event.breakdown is not None
+    assert event.risk_score == event.breakdown.prior_score
     assert not coordinator.health.up["llm"]
     score = entity_id(hass, "sensor", entry, "porch_risk_score")
-    assert state_of(hass, score).state == "unknown"
+    assert state_of(hass, score).state == str(event.risk_score)
     risks = async_capture_events(hass, EVENT_RISK)
 
     await advance(hass, freezer, 61)
     stored = await hass.async_add_executor_job(coordinator.db.event, event.id)
     assert stored is not None
-    assert stored.analysis_status == "unavailable"
+    assert stored.analysis_status == "prior_only"
 
     # Healthy again but the first completion fails: the probe stops and tries later.
     llm.down = False
@@ -156,7 +150,7 @@ async def test_llm_probe_reassesses_events_stored_while_down(
     await wait_for(hass, lambda: not llm.script, freezer=freezer)
     stored = await hass.async_add_executor_job(coordinator.db.event, event.id)
     assert stored is not None
-    assert stored.analysis_status == "unavailable"
+    assert stored.analysis_status == "prior_only"
     assert not risks
 
     await advance(hass, freezer, 61)

@@ -30,7 +30,6 @@ from .helpers import (
     exception_messages,
     llm_answer,
     stored_event,
-    unload_entries,  # noqa: F401
 )
 
 pytestmark = pytest.mark.usefixtures("unload_entries")

@@ -18,11 +18,7 @@ from custom_components.home_security_intelligence.const import DOMAIN, EVENT_DET
 from homeassistant.core import HomeAssistant
 
 from .conftest import EntryFactory, make_jpeg, write_file
-from .helpers import (
-    coordinator_of,
-    drop_and_detect,
-    unload_entries,  # noqa: F401
-)
+from .helpers import coordinator_of, drop_and_detect
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 

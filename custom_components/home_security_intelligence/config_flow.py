@@ -8,10 +8,12 @@ from typing import Any
 
 import probatio
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -24,17 +26,23 @@ from homeassistant.helpers.selector import (
 )
 
 from .const import (
+    CONF_ALARM_ENTITY,
     CONF_BATCH_IDLE,
     CONF_BATCH_WINDOW,
+    CONF_CAMERA_ROLES,
     CONF_CAMERA_ROOT,
     CONF_CONFIDENCE_THRESHOLD,
+    CONF_DELIVERY_ENTITY,
     CONF_DETECTOR_API,
     CONF_DETECTOR_URL,
+    CONF_GUESTS_ENTITY,
     CONF_LLM_API,
     CONF_LLM_API_KEY,
+    CONF_LLM_BOUND,
     CONF_LLM_MODEL,
     CONF_LLM_URL,
     CONF_OCCUPANCY_TIMEOUT,
+    CONF_PERSON_ENTITIES,
     CONF_REDIS_URL,
     CONF_RETENTION_DAYS,
     CONF_UPLOAD_SETTLE,
@@ -57,6 +65,7 @@ from .pipeline.nemotron_analyzer import (
     AnalyzerUnreachableError,
     NemotronAnalyzer,
 )
+from .pipeline.risk_prior import ROLES
 from .store.redis_store import RedisWorkStore, connect
 from .store.work_store import WorkStoreError
 
@@ -216,12 +225,22 @@ def _number(low: float, high: float, step: float, unit: str = "") -> NumberSelec
 
 
 class HsiOptionsFlow(OptionsFlow):
-    """Tune thresholds and timings; they apply at once, without a reload."""
+    """Tune thresholds, timings and risk context, then each camera's role.
+
+    Everything applies at once, without a reload.
+    """
+
+    def __init__(self) -> None:
+        """Start with nothing entered."""
+        self._tuning: dict[str, Any] = {}
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the tuning form."""
+        """Show the tuning and household-context form."""
         if user_input is not None:
-            return self.async_create_entry(data=user_input)
+            self._tuning = user_input
+            if self._cameras():
+                return await self.async_step_cameras()
+            return self.async_create_entry(data=self._with_roles({}))
         current = {**DEFAULT_OPTIONS, **self.config_entry.options}
         schema = probatio.Schema(
             {
@@ -231,8 +250,43 @@ class HsiOptionsFlow(OptionsFlow):
                 probatio.Required(CONF_UPLOAD_SETTLE): _number(0, 120, 0.5, "s"),
                 probatio.Required(CONF_RETENTION_DAYS): _number(0, 3650, 1, "d"),
                 probatio.Required(CONF_OCCUPANCY_TIMEOUT): _number(5, 3600, 1, "s"),
+                probatio.Required(CONF_LLM_BOUND): _number(0, 100, 1),
+                probatio.Optional(CONF_PERSON_ENTITIES): _entities("person", multiple=True),
+                probatio.Optional(CONF_ALARM_ENTITY): _entities("alarm_control_panel"),
+                probatio.Optional(CONF_GUESTS_ENTITY): _entities("input_boolean"),
+                probatio.Optional(CONF_DELIVERY_ENTITY): _entities("input_boolean"),
             }
         )
         return self.async_show_form(
             step_id="init", data_schema=self.add_suggested_values_to_schema(schema, current)
         )
+
+    async def async_step_cameras(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Give each camera a role: entry point, driveway, yard, street or other."""
+        if user_input is not None:
+            return self.async_create_entry(data=self._with_roles(user_input))
+        roles: dict[str, str] = self.config_entry.options.get(CONF_CAMERA_ROLES, {})
+        schema = probatio.Schema(
+            {
+                probatio.Required(camera, default=roles.get(camera, "other")): _select(
+                    ROLES, "camera_role"
+                )
+                for camera in self._cameras()
+            }
+        )
+        return self.async_show_form(step_id="cameras", data_schema=schema)
+
+    def _cameras(self) -> list[str]:
+        known: set[str] = set(self.config_entry.options.get(CONF_CAMERA_ROLES, {}))
+        if self.config_entry.state is ConfigEntryState.LOADED:
+            known |= set(self.config_entry.runtime_data.coordinator.cameras)
+        return sorted(known)
+
+    def _with_roles(self, roles: dict[str, str]) -> dict[str, Any]:
+        return {**self._tuning, CONF_CAMERA_ROLES: roles}
+
+
+def _entities(domain: str, multiple: bool = False) -> EntitySelector:
+    return EntitySelector(EntitySelectorConfig(domain=domain, multiple=multiple))

@@ -23,6 +23,7 @@ from .const import (
     CONF_BATCH_IDLE,
     CONF_BATCH_WINDOW,
     CONF_CONFIDENCE_THRESHOLD,
+    CONF_LLM_BOUND,
     CONF_OCCUPANCY_TIMEOUT,
     CONF_RETENTION_DAYS,
     CONF_UPLOAD_SETTLE,
@@ -39,14 +40,16 @@ from .pipeline.detector_client import DetectorClient, DetectorError, DetectorRej
 from .pipeline.file_watcher import FileWatcher
 from .pipeline.image_loader import InvalidImageError, LoadedImage, load_image
 from .pipeline.models import ClosedBatch, Detection, ImageJob, RiskAssessment
-from .pipeline.nemotron_analyzer import AnalyzerError, NemotronAnalyzer
+from .pipeline.nemotron_analyzer import AnalyzerError, NemotronAnalyzer, level_for_score
 from .pipeline.prompts import build_prompt
+from .pipeline.risk_prior import RiskPrior, bounded_score, compute_prior, unusualness
 from .pipeline.thumbnail_generator import ThumbnailGenerator
 from .pipeline.upload_settler import UploadSettler
+from .risk_context import build_facts, hourly_counts
 from .service_health import ServiceHealth
 from .state import CameraState, DetectionSummary, HubState, camera_name, groups_of
 from .store.database import IMAGE_FAILED, IMAGE_INVALID, IMAGE_PENDING, Database
-from .store.records import DetectionRecord, EventRecord, NewImage, PurgeResult
+from .store.records import DetectionRecord, EventRecord, NewImage, PurgeResult, RiskBreakdown
 from .store.work_store import WorkStore, WorkStoreError
 from .urls import signed_image_url
 
@@ -64,7 +67,8 @@ LLM_RETRY_DELAYS: tuple[float, ...] = (5.0, 15.0, 30.0)
 REANALYZE_BATCH = 20
 
 STATUS_ANALYZED = "analyzed"
-STATUS_UNAVAILABLE = "unavailable"
+STATUS_PRIOR_ONLY = "prior_only"
+BASELINE_DAYS = 28
 
 
 class HsiCoordinator:
@@ -113,6 +117,7 @@ class HsiCoordinator:
         self._jobs = asyncio.Semaphore(0)
         self._analysis_ready = asyncio.Event()
         self._in_flight: set[int] = set()
+        self._analysing: set[str] = set()
         self._ready_at: dict[int, float] = {}
         self._ready_paths: dict[Path, None] = {}
         self._intake_task: asyncio.Task[None] | None = None
@@ -125,8 +130,8 @@ class HsiCoordinator:
         self._llm_probed = dt_util.utcnow()
 
     def option(self, key: str) -> Any:
-        """Return an option, falling back to its default."""
-        return self._options().get(key, DEFAULT_OPTIONS[key])
+        """Return an option, falling back to its default (None for optional ones)."""
+        return self._options().get(key, DEFAULT_OPTIONS.get(key))
 
     async def _run[T](self, func: Callable[..., T], *args: Any) -> T:
         """Run blocking work in the executor; stopping waits for it instead of abandoning it."""
@@ -153,6 +158,8 @@ class HsiCoordinator:
         for _ in range(await self._with_store(self.store.image_backlog)):
             self._jobs.release()
         await self._rebatch_orphans()
+        if await self._with_store(self.store.data_lost):
+            await self._rebuild_lost_batches()
         await self._run(self.watcher.start)
         self._start(self._catch_up(), "catch-up")
         for index in range(IMAGE_WORKERS):
@@ -202,13 +209,33 @@ class HsiCoordinator:
         await self.store.async_close()
         await self._run(self.db.close)
 
-    async def _requeue_pending(self) -> None:
+    async def _requeue_pending(self) -> int:
         pending = await self._run(self.db.pending_images)
         queued = await self._with_store(self.store.queued_image_ids)
         missing = [job for job in pending if job.image_id not in queued]
         if missing:
             _LOGGER.info("Resuming %d images that were not processed before", len(missing))
             await self._with_store(self.store.push_images, missing)
+        return len(missing)
+
+    async def _rebuild_lost_batches(self) -> int:
+        """Queue again, as closed batches, the batches a work store lost (Redis restart)."""
+        open_ids = {b.batch_id for b in await self._with_store(self.store.open_batches)}
+        queued = await self._with_store(self.store.queued_batch_ids)
+        lost = await self._run(self.db.batches_without_event, open_ids | queued | self._analysing)
+        for batch in lost:
+            await self._with_store(self.store.push_analysis, batch)
+        if lost:
+            _LOGGER.warning("Re-queued %d batches that the batch store had lost", len(lost))
+            self._analysis_ready.set()
+        return len(lost)
+
+    async def _resync_store(self) -> None:
+        """Rebuild the queues and batches of a work store that came back empty."""
+        _LOGGER.warning("The batch store lost its data; rebuilding it from the image ledger")
+        for _ in range(await self._requeue_pending()):
+            self._jobs.release()
+        await self._rebuild_lost_batches()
 
     async def _rebatch_orphans(self) -> None:
         now = dt_util.utcnow()
@@ -251,29 +278,41 @@ class HsiCoordinator:
             await self._record(paths)
 
     async def _catch_up(self, under: Path | None = None) -> None:
-        """Record images that arrived while HA was not watching (runs in the background)."""
-        paths = await self._run(self._unknown_paths, under)
+        """Record images that arrived while HA was not watching (runs in the background).
+
+        Files changed within the settle time may still be uploading: the settler gets them.
+        """
+        settle = float(self.option(CONF_UPLOAD_SETTLE))
+        paths, fresh = await self._run(self._unknown_paths, under, time.time() - settle)
+        for path in fresh:
+            self.settler.touch(path, False)
         if paths:
             _LOGGER.info("Catching up on %d images that arrived while not watching", len(paths))
             for start in range(0, len(paths), 500):
                 await self._record(paths[start : start + 500])
 
-    def _unknown_paths(self, under: Path | None) -> list[Path]:
-        """Images on disk the ledger does not know, newer than the retention horizon."""
+    def _unknown_paths(
+        self, under: Path | None, settled_before: float
+    ) -> tuple[list[Path], list[Path]]:
+        """Images on disk the ledger does not know, newer than the retention horizon.
+
+        Returns the settled ones and those modified after `settled_before`.
+        """
         known = self.db.known_paths()
         horizon = self._retention_horizon()
-        found = []
+        oldest = horizon.timestamp() if horizon is not None else float("-inf")
+        settled: list[Path] = []
+        fresh: list[Path] = []
         for path in self.watcher.scan(under):
             if str(path) in known:
                 continue
-            if horizon is not None:
-                try:
-                    if path.stat().st_mtime < horizon.timestamp():
-                        continue
-                except OSError:
-                    continue
-            found.append(path)
-        return found
+            try:
+                mtime = path.lstat().st_mtime
+            except OSError:
+                continue
+            if mtime >= oldest:
+                (fresh if mtime > settled_before else settled).append(path)
+        return settled, fresh
 
     async def _record(self, paths: list[Path]) -> None:
         jobs = await self._run(self._ledger_insert, paths)
@@ -504,6 +543,8 @@ class HsiCoordinator:
             return
         self._ticking = True
         try:
+            if await self.store.data_lost():
+                self._start(self._resync_store(), "store resync")
             closed = await self.batcher.check_batch_timeouts(dt_util.utcnow())
             waiting = await self.store.image_backlog()
         except WorkStoreError as err:
@@ -525,7 +566,7 @@ class HsiCoordinator:
         """While the LLM is down, check it now and then; when back, re-assess what waited."""
         if await self.analyzer.health_check():
             self.health.set("llm", True)
-            await self.async_reanalyze_unavailable()
+            await self.async_reanalyze_unassessed()
 
     @callback
     def _update_hub(self, waiting: int, open_batches: int) -> None:
@@ -551,6 +592,7 @@ class HsiCoordinator:
             if batch is None:
                 await self._analysis_ready.wait()
                 continue
+            self._analysing.add(batch.batch_id)
             try:
                 await self._analyze(batch)
             except Exception:
@@ -559,6 +601,8 @@ class HsiCoordinator:
                     batch.batch_id,
                 )
                 continue
+            finally:
+                self._analysing.discard(batch.batch_id)
             await self._with_store(self.store.ack_analysis, batch)
 
     async def _analyze(self, batch: ClosedBatch) -> None:
@@ -566,19 +610,66 @@ class HsiCoordinator:
         if not records:
             _LOGGER.debug("Batch %s has no stored detections; nothing to analyse", batch.batch_id)
             return
-        assessment = await self._assess(batch.camera_id, records, LLM_RETRY_DELAYS)
-        status = STATUS_ANALYZED if assessment is not None else STATUS_UNAVAILABLE
+        prior = await self._prior(batch.camera_id, records)
+        assessment = await self._assess(batch.camera_id, records, prior, LLM_RETRY_DELAYS)
+        final, breakdown, status = self._combine(records, prior, assessment)
         event, new = await self._run(
-            self.db.store_event, batch, assessment, status, dt_util.utcnow()
+            self.db.store_event, batch, final, status, dt_util.utcnow(), breakdown
         )
         if new:
             self._publish(event)
 
+    async def _prior(self, camera_id: str, records: list[DetectionRecord]) -> RiskPrior:
+        """Score the facts: detections, time, camera role, rarity and the household's state."""
+        started = records[0].detected_at
+        times = await self._run(
+            self.db.detection_times,
+            camera_id,
+            started - timedelta(days=BASELINE_DAYS),
+            started - timedelta(hours=1),
+        )
+        unusual = unusualness(hourly_counts(times), dt_util.as_local(started).hour)
+        return compute_prior(build_facts(self.hass, self.option, camera_id, records, unusual))
+
+    def _combine(
+        self,
+        records: list[DetectionRecord],
+        prior: RiskPrior,
+        assessment: RiskAssessment | None,
+    ) -> tuple[RiskAssessment, RiskBreakdown, str]:
+        """Move the prior toward the LLM's score by at most the bound; the prior alone if none."""
+        factors = tuple((f.name, f.contribution, f.detail) for f in prior.factors)
+        if assessment is None:
+            objects = ", ".join(sorted({r.object_type for r in records}))
+            details = "; ".join(f.detail for f in prior.factors) or "no risk factors"
+            return (
+                RiskAssessment(
+                    prior.score,
+                    prior.level,
+                    f"{objects} seen; scored from the facts alone (LLM unavailable)",
+                    details,
+                ),
+                RiskBreakdown(prior.score, factors, None, 0),
+                STATUS_PRIOR_ONLY,
+            )
+        score, adjustment = bounded_score(
+            prior.score, assessment.risk_score, int(self.option(CONF_LLM_BOUND))
+        )
+        return (
+            RiskAssessment(score, level_for_score(score), assessment.summary, assessment.reasoning),
+            RiskBreakdown(prior.score, factors, assessment.risk_score, adjustment),
+            STATUS_ANALYZED,
+        )
+
     async def _assess(
-        self, camera_id: str, records: list[DetectionRecord], delays: tuple[float, ...]
+        self,
+        camera_id: str,
+        records: list[DetectionRecord],
+        prior: RiskPrior | RiskBreakdown,
+        delays: tuple[float, ...],
     ) -> RiskAssessment | None:
         """Ask the LLM, retrying after each delay; None when it never gave a valid answer."""
-        prompt = self._prompt(camera_id, records)
+        prompt = self._prompt(camera_id, records, prior)
         for delay in (*delays, None):
             started = time.monotonic()
             try:
@@ -601,18 +692,35 @@ class HsiCoordinator:
         if event is None:
             return None
         records = await self._run(self.db.detections, event.detection_ids)
-        assessment = await self._assess(event.camera_id, records, ()) if records else None
+        if not records:
+            return None
+        prior = event.breakdown or await self._prior(event.camera_id, records)
+        assessment = await self._assess(event.camera_id, records, prior, ())
         if assessment is None:
             return None
-        updated = await self._run(self.db.update_assessment, event_id, assessment, STATUS_ANALYZED)
+        if isinstance(prior, RiskBreakdown):
+            prior_score, factors = prior.prior_score, prior.factors
+        else:
+            prior_score = prior.score
+            factors = tuple((f.name, f.contribution, f.detail) for f in prior.factors)
+        score, adjustment = bounded_score(
+            prior_score, assessment.risk_score, int(self.option(CONF_LLM_BOUND))
+        )
+        updated = await self._run(
+            self.db.update_assessment,
+            event_id,
+            RiskAssessment(score, level_for_score(score), assessment.summary, assessment.reasoning),
+            STATUS_ANALYZED,
+            RiskBreakdown(prior_score, factors, assessment.risk_score, adjustment),
+        )
         if updated is not None:
             self._publish(updated)
         return updated
 
-    async def async_reanalyze_unavailable(self) -> int:
-        """Re-assess events stored while the LLM was down; return how many got a score."""
+    async def async_reanalyze_unassessed(self) -> int:
+        """Ask the LLM about events scored from the facts alone; return how many it assessed."""
         done = 0
-        for event in await self._run(self.db.unavailable_events, REANALYZE_BATCH):
+        for event in await self._run(self.db.unassessed_events, REANALYZE_BATCH):
             if await self.async_reanalyze(event.id) is None:
                 break
             done += 1
@@ -620,9 +728,18 @@ class HsiCoordinator:
             _LOGGER.info("Re-assessed %d events stored while the LLM was unavailable", done)
         return done
 
-    def _prompt(self, camera_id: str, records: list[DetectionRecord]) -> str:
+    def _prompt(
+        self,
+        camera_id: str,
+        records: list[DetectionRecord],
+        prior: RiskPrior | RiskBreakdown,
+    ) -> str:
         state = self.cameras.get(camera_id)
         local = [dt_util.as_local(r.detected_at) for r in records]
+        if isinstance(prior, RiskBreakdown):
+            score, details = prior.prior_score, [d for _, _, d in prior.factors]
+        else:
+            score, details = prior.score, [f.detail for f in prior.factors]
         return build_prompt(
             state.name if state else camera_id,
             local[0].strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -631,6 +748,8 @@ class HsiCoordinator:
                 (when.strftime("%H:%M:%S"), r.object_type, r.confidence)
                 for when, r in zip(local, records, strict=True)
             ],
+            (score, level_for_score(score), details),
+            int(self.option(CONF_LLM_BOUND)),
         )
 
     @callback
@@ -657,6 +776,7 @@ class HsiCoordinator:
             "started_at": event.started_at.isoformat(),
             "ended_at": event.ended_at.isoformat(),
             "analysis_status": event.analysis_status,
+            "breakdown": event.breakdown.as_dict(event.risk_score) if event.breakdown else None,
             "reviewed": event.reviewed,
             **self._image_urls(shown),
         }

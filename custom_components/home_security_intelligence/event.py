@@ -33,7 +33,7 @@ class RiskEventEntity(HsiCameraEntity, EventEntity):
 
     _attr_translation_key = "risk_event"
     _attr_event_types = list(RISK_LEVELS)  # noqa: RUF012 - HA declares it a list
-    _unrecorded_attributes = frozenset({"summary", "objects"})
+    _unrecorded_attributes = frozenset({"summary", "objects", "breakdown"})
 
     def __init__(self, coordinator: HsiCoordinator, camera_id: str) -> None:
         """Create the entity; the event stored before start-up is not fired again."""
@@ -58,6 +58,8 @@ class RiskEventEntity(HsiCameraEntity, EventEntity):
                 "objects": list(event.objects),
                 "started_at": event.started_at.isoformat(),
                 "ended_at": event.ended_at.isoformat(),
+                "analysis_status": event.analysis_status,
+                "breakdown": event.breakdown.as_dict(event.risk_score) if event.breakdown else None,
             },
         )
         self.async_write_ha_state()

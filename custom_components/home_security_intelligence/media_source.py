@@ -156,6 +156,8 @@ class HsiMediaSource(MediaSource):
 def _event_title(event: EventRecord) -> str:
     when = dt_util.as_local(event.started_at).strftime("%H:%M:%S")
     level = event.risk_level or "not assessed"
+    if event.analysis_status == "prior_only":
+        level += " (facts only)"
     return f"{when} {level}: {', '.join(event.objects)}"
 
 

@@ -119,7 +119,7 @@ class RiskSensor(HsiCameraEntity, SensorEntity):
     """Risk score or level of the camera's newest event (unknown when not assessed)."""
 
     entity_description: RiskSensorDescription
-    _unrecorded_attributes = frozenset({"summary", "reasoning", "objects"})
+    _unrecorded_attributes = frozenset({"summary", "reasoning", "objects", "top_factors"})
 
     def __init__(
         self,
@@ -150,6 +150,16 @@ class RiskSensor(HsiCameraEntity, SensorEntity):
             "objects": list(event.objects),
             "summary": event.summary,
             "reasoning": event.reasoning,
+            "prior_score": event.breakdown.prior_score if event.breakdown else None,
+            "llm_adjustment": event.breakdown.llm_adjustment if event.breakdown else None,
+            "top_factors": [
+                detail
+                for _, _, detail in sorted(
+                    event.breakdown.factors, key=lambda f: abs(f[1]), reverse=True
+                )[:3]
+            ]
+            if event.breakdown
+            else [],
         }
 
 

@@ -10,6 +10,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.home_security_intelligence.const import DOMAIN, EVENT_RISK
+from custom_components.home_security_intelligence.pipeline.nemotron_analyzer import level_for_score
 from homeassistant import config_entries
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -76,8 +77,15 @@ async def test_upload_to_risk_event(
     data = events[0].data
     assert data["camera_id"] == "front_door"
     assert data["camera_name"] == "Front Door"
-    assert data["risk_score"] == 72
-    assert data["risk_level"] == "high"
+    breakdown = data["breakdown"]
+    assert breakdown["llm_score"] == 72
+    assert breakdown["source"] == "prior+llm"
+    assert any("person" in f["detail"] for f in breakdown["factors"])
+    # Default bound: the LLM moves the prior by at most 20 points toward its own score.
+    final = breakdown["prior"] + max(-20, min(20, 72 - breakdown["prior"]))
+    assert data["risk_score"] == breakdown["final"] == final
+    assert breakdown["llm_adjustment"] == final - breakdown["prior"]
+    assert data["risk_level"] == level_for_score(final)
     assert data["analysis_status"] == "analyzed"
     assert data["objects"] == ["person"]
     local = dt_util.get_default_time_zone()
@@ -89,6 +97,7 @@ async def test_upload_to_risk_event(
     )
     prompt = llm.prompts[0]["prompt"]
     assert '"Front Door"' in prompt and "02:15:02" in prompt and '"person"' in prompt
+    assert f"risk prior: {breakdown['prior']}" in prompt
     assert llm.prompts[0]["json_schema"]["required"]
 
     score = registry.async_get_entity_id(
@@ -100,11 +109,12 @@ async def test_upload_to_risk_event(
     event_entity = registry.async_get_entity_id(
         "event", DOMAIN, f"{entry.entry_id}_front_door_risk_event"
     )
-    assert hass.states.get(score).state == "72"
-    assert hass.states.get(level).state == "high"
+    assert hass.states.get(score).state == str(final)
+    assert hass.states.get(level).state == level_for_score(final)
     event_state = hass.states.get(event_entity)
-    assert event_state.attributes["event_type"] == "high"
-    assert event_state.attributes["risk_score"] == 72
+    assert event_state.attributes["event_type"] == level_for_score(final)
+    assert event_state.attributes["risk_score"] == final
+    assert event_state.attributes["breakdown"] == breakdown
     assert hass.states.get(camera_entity) is not None
 
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -80,6 +80,7 @@ async def test_entry_reload_mid_stream(
         freezer=freezer,
     )
     await wait_for(hass, lambda: _done(hass, db_path, 8), freezer=freezer)
+    await wait_for(hass, lambda: _all_batched(hass, db_path), freezer=freezer)
     assert sorted(r["filename"] for r in detector.requests) == sorted(
         {r["filename"] for r in detector.requests}
     )
@@ -98,6 +99,18 @@ async def _states(hass: HomeAssistant, path: Path, states: dict[str, int]) -> bo
 
 async def _done(hass: HomeAssistant, path: Path, count: int) -> bool:
     return await _states(hass, path, {"done": count})
+
+
+async def _all_batched(hass: HomeAssistant, path: Path) -> bool:
+    """Every stored detection is in a batch (the ledger says done a moment before)."""
+
+    def unbatched() -> int:
+        with closing(sqlite3.connect(path)) as conn:
+            return int(
+                conn.execute("SELECT count(*) FROM detections WHERE batch_id IS NULL").fetchone()[0]
+            )
+
+    return await hass.async_add_executor_job(unbatched) == 0
 
 
 async def _events(hass: HomeAssistant, path: Path, count: int) -> bool:
@@ -145,6 +158,7 @@ async def test_home_assistant_restart_mid_stream(
         again.add_to_hass(hass2)
         assert await hass2.config_entries.async_setup(again.entry_id)
         await wait_for(hass2, lambda: _done(hass2, db_path, 7), freezer=freezer)
+        await wait_for(hass2, lambda: _all_batched(hass2, db_path), freezer=freezer)
         freezer.tick(timedelta(seconds=31))
         await wait_for(hass2, lambda: _events(hass2, db_path, 2), freezer=freezer)
         facts = await _facts(hass2, db_path)

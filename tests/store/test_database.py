@@ -154,8 +154,8 @@ def test_cameras_carry_their_latest_event_and_thumbnail(db: Database) -> None:
     second = _batch(db, "front", 100, ("car",))
     set_thumbnail(db, first.detection_ids, "/t/first.jpg")
     set_thumbnail(db, second.detection_ids, "/t/second.jpg")
-    db.store_event(first, ASSESSMENT, "ok", at(40))
-    latest, _ = db.store_event(second, ASSESSMENT, "ok", at(140))
+    db.store_event(first, ASSESSMENT, "analyzed", at(40))
+    latest, _ = db.store_event(second, ASSESSMENT, "analyzed", at(140))
     seed_detections(db, "front", at(200))  # newer detection, no thumbnail
 
     cameras = {c.id: c for c in db.cameras()}
@@ -286,10 +286,10 @@ def test_store_event_records_the_batch_and_is_idempotent(db: Database) -> None:
     set_thumbnail(db, ids[3:], "/t/two.jpg")
     batch = ClosedBatch("b1", "front", (*ids, 9999), at(0), at(60))
 
-    event, new = db.store_event(batch, ASSESSMENT, "ok", at(70))
+    event, new = db.store_event(batch, ASSESSMENT, "analyzed", at(70))
 
     assert new
-    assert (event.batch_id, event.camera_id, event.analysis_status) == ("b1", "front", "ok")
+    assert (event.batch_id, event.camera_id, event.analysis_status) == ("b1", "front", "analyzed")
     assert (event.risk_score, event.risk_level) == (72, "high")
     assert (event.summary, event.reasoning) == (ASSESSMENT.summary, ASSESSMENT.reasoning)
     assert event.objects == ("car", "dog", "person")
@@ -314,13 +314,13 @@ def test_an_event_without_assessment_has_no_risk(db: Database) -> None:
     )
     assert (event.started_at, event.ended_at) == (at(0), at(9))
     assert (event.objects, event.detection_ids, event.thumbnail_path) == ((), (), None)
-    assert db.unavailable_events(10) == [event]
+    assert db.unassessed_events(10) == [event]
 
 
 def test_event_lookup_and_times(db: Database) -> None:
-    first, _ = db.store_event(_batch(db, "front", 0, ("person",)), ASSESSMENT, "ok", at(40))
-    second, _ = db.store_event(_batch(db, "front", 500, ("car",)), ASSESSMENT, "ok", at(540))
-    db.store_event(_batch(db, "back", 100, ("dog",)), ASSESSMENT, "ok", at(140))
+    first, _ = db.store_event(_batch(db, "front", 0, ("person",)), ASSESSMENT, "analyzed", at(40))
+    second, _ = db.store_event(_batch(db, "front", 500, ("car",)), ASSESSMENT, "analyzed", at(540))
+    db.store_event(_batch(db, "back", 100, ("dog",)), ASSESSMENT, "analyzed", at(140))
     assert db.event(first.id) == first
     assert db.event(9999) is None
     assert sorted(db.event_times("front")) == [first.started_at, second.started_at]
@@ -329,9 +329,9 @@ def test_event_lookup_and_times(db: Database) -> None:
 
 def test_query_events_filters_and_orders_newest_first(db: Database) -> None:
     low = RiskAssessment(10, "low", "cat", "a cat")
-    a, _ = db.store_event(_batch(db, "front", 0, ("person",)), ASSESSMENT, "ok", at(40))
-    b, _ = db.store_event(_batch(db, "back", 100, ("cat",)), low, "ok", at(140))
-    c, _ = db.store_event(_batch(db, "front", 200, ("car",)), low, "ok", at(240))
+    a, _ = db.store_event(_batch(db, "front", 0, ("person",)), ASSESSMENT, "analyzed", at(40))
+    b, _ = db.store_event(_batch(db, "back", 100, ("cat",)), low, "analyzed", at(140))
+    c, _ = db.store_event(_batch(db, "front", 200, ("car",)), low, "analyzed", at(240))
     db.acknowledge([c.id], "seen")
 
     def ids(**filters: Any) -> list[int]:
@@ -348,7 +348,7 @@ def test_query_events_filters_and_orders_newest_first(db: Database) -> None:
 
 
 def test_acknowledge_marks_events_reviewed_with_a_note(db: Database) -> None:
-    event, _ = db.store_event(_batch(db, "front", 0, ("person",)), ASSESSMENT, "ok", at(40))
+    event, _ = db.store_event(_batch(db, "front", 0, ("person",)), ASSESSMENT, "analyzed", at(40))
     assert db.acknowledge([event.id, 9999], "checked: the postman") == 1
     stored = db.event(event.id)
     assert stored is not None
@@ -357,24 +357,24 @@ def test_acknowledge_marks_events_reviewed_with_a_note(db: Database) -> None:
 
 def test_update_assessment_replaces_a_missing_one(db: Database) -> None:
     event, _ = db.store_event(_batch(db, "front", 0, ("person",)), None, "unavailable", at(40))
-    assert db.unavailable_events(10) == [event]
+    assert db.unassessed_events(10) == [event]
 
-    updated = db.update_assessment(event.id, ASSESSMENT, "ok")
+    updated = db.update_assessment(event.id, ASSESSMENT, "analyzed")
 
     assert updated is not None
     assert (updated.id, updated.risk_score, updated.risk_level) == (event.id, 72, "high")
-    assert (updated.summary, updated.analysis_status) == (ASSESSMENT.summary, "ok")
+    assert (updated.summary, updated.analysis_status) == (ASSESSMENT.summary, "analyzed")
     assert db.event(event.id) == updated
-    assert db.unavailable_events(10) == []
-    assert db.update_assessment(9999, ASSESSMENT, "ok") is None
+    assert db.unassessed_events(10) == []
+    assert db.update_assessment(9999, ASSESSMENT, "analyzed") is None
 
 
-def test_unavailable_events_come_oldest_first_up_to_a_limit(db: Database) -> None:
+def test_unassessed_events_come_oldest_first_up_to_a_limit(db: Database) -> None:
     events = [
         db.store_event(_batch(db, "front", s, ("person",)), None, "unavailable", at(s + 40))[0]
         for s in (0, 100, 200)
     ]
-    assert db.unavailable_events(2) == events[:2]
+    assert db.unassessed_events(2) == events[:2]
 
 
 # Retention
@@ -384,7 +384,7 @@ def test_purge_removes_old_analysed_data_and_keeps_work_in_progress(db: Database
     old = _batch(db, "front", 0, ("person", "car"))
     set_thumbnail(db, old.detection_ids[:1], "/t/old.jpg")
     set_thumbnail(db, old.detection_ids[1:], "/t/shared.jpg")
-    old_event, _ = db.store_event(old, ASSESSMENT, "ok", at(40))
+    old_event, _ = db.store_event(old, ASSESSMENT, "analyzed", at(40))
     db.batch_analyzed(old.batch_id)
 
     open_ids = seed_detections(db, "back", at(5))  # old, but its batch is still open
@@ -397,7 +397,7 @@ def test_purge_removes_old_analysed_data_and_keeps_work_in_progress(db: Database
 
     new = _batch(db, "front", 10 * 86400, ("dog",))
     set_thumbnail(db, new.detection_ids, "/t/new.jpg")
-    new_event, _ = db.store_event(new, ASSESSMENT, "ok", at(10 * 86400 + 40))
+    new_event, _ = db.store_event(new, ASSESSMENT, "analyzed", at(10 * 86400 + 40))
     db.batch_analyzed(new.batch_id)
 
     result = db.purge(at(86400))
@@ -460,5 +460,5 @@ def test_stats_count_rows(db: Database) -> None:
     db.ensure_camera("front", "Front", T0)
     ids = seed_detections(db, "front", T0, ("person", "car"))
     seed_image(db, "front", at(1))
-    db.store_event(ClosedBatch("b", "front", tuple(ids), T0, T0), ASSESSMENT, "ok", T0)
+    db.store_event(ClosedBatch("b", "front", tuple(ids), T0, T0), ASSESSMENT, "analyzed", T0)
     assert db.stats() == {"cameras": 1, "images": 2, "detections": 2, "events": 1}

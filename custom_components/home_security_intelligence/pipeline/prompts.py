@@ -14,12 +14,12 @@ camera: {camera}
 period: {started_at} to {ended_at} (local time)
 detections ({count}):
 {detections}
-END DATA
+{prior}END DATA
 
 Rate how much this deserves the household's attention, from 0 (nothing) to 100 (emergency).
 Risk bands: 0-29 low, 30-59 medium, 60-84 high, 85-100 critical.
 People near entry points at night, or lingering, score higher; animals and passing cars score low.
-Answer with one JSON object: {{"risk_score": <0-100>, "risk_level": "low|medium|high|critical", \
+{guidance}Answer with one JSON object: {{"risk_score": <0-100>, "risk_level": "low|medium|high|critical", \
 "summary": "<one sentence>", "reasoning": "<two sentences at most>"}}
 """
 
@@ -43,18 +43,41 @@ def quote(value: str) -> str:
     return json.dumps(value[:MAX_FIELD], ensure_ascii=False)
 
 
+PRIOR_GUIDANCE = (
+    "The risk prior was computed from these facts. Start from it and move it only when the "
+    "facts argue for it; your score counts at most {bound} points away from the prior.\n"
+)
+
+
 def build_prompt(
-    camera: str, started_at: str, ended_at: str, lines: list[tuple[str, str, float]]
+    camera: str,
+    started_at: str,
+    ended_at: str,
+    lines: list[tuple[str, str, float]],
+    prior: tuple[int, str, list[str]] | None = None,
+    bound: int = 20,
 ) -> str:
-    """Fill the prompt; `lines` are (local time, object class, confidence)."""
+    """Fill the prompt; `lines` are (local time, object class, confidence).
+
+    `prior` is (score, level, factor details), shown inside the data block.
+    """
     shown = lines[:MAX_LINES]
     text = "\n".join(f"- {when} {quote(obj)} confidence {conf:.2f}" for when, obj, conf in shown)
     if len(lines) > len(shown):
         text += f"\n- ... and {len(lines) - len(shown)} more"
+    prior_text = guidance = ""
+    if prior is not None:
+        score, level, details = prior
+        prior_text = f"risk prior: {score} ({level})\n" + "".join(
+            f"- {detail}\n" for detail in details
+        )
+        guidance = PRIOR_GUIDANCE.format(bound=bound)
     return RISK_ANALYSIS_PROMPT.format(
         camera=quote(camera),
         started_at=started_at,
         ended_at=ended_at,
         count=len(lines),
         detections=text,
+        prior=prior_text,
+        guidance=guidance,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+import json
 import logging
 from pathlib import Path
 import threading
@@ -17,7 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..pipeline.models import ClosedBatch, Detection, ImageJob, OpenBatch, RiskAssessment
 from . import schema
-from .records import CameraRecord, DetectionRecord, EventQuery, EventRecord, NewImage, PurgeResult
+from .records import (
+    CameraRecord,
+    DetectionRecord,
+    EventQuery,
+    EventRecord,
+    NewImage,
+    PurgeResult,
+    RiskBreakdown,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -266,6 +275,39 @@ class Database:
                 found.setdefault(camera_id, []).append(detection_id)
             return found
 
+    def batches_without_event(self, known: set[str]) -> list[ClosedBatch]:
+        """Return, as closed batches, the batches of detections that have no event.
+
+        Batches in `known` (open, queued or being analysed) are left out. For a work
+        store that lost its batches: each lost one is analysed after all.
+        """
+        with self._session() as session:
+            rows = session.execute(
+                select(
+                    schema.Detection.batch_id,
+                    schema.Detection.camera_id,
+                    schema.Detection.id,
+                    schema.Detection.detected_at,
+                )
+                .where(
+                    schema.Detection.batch_id.is_not(None),
+                    schema.Detection.batch_id.not_in(select(schema.Event.batch_id)),
+                    schema.Detection.id.not_in(select(schema.EventDetection.detection_id)),
+                )
+                .order_by(schema.Detection.id)
+            )
+            found: dict[str, tuple[str, list[int], list[datetime]]] = {}
+            for batch_id, camera_id, detection_id, detected_at in rows.tuples():
+                if batch_id is None or batch_id in known:
+                    continue
+                _, ids, times = found.setdefault(batch_id, (camera_id, [], []))
+                ids.append(detection_id)
+                times.append(detected_at)
+            return [
+                ClosedBatch(batch_id, camera_id, tuple(ids), min(times), max(times))
+                for batch_id, (camera_id, ids, times) in found.items()
+            ]
+
     def detections(self, detection_ids: Iterable[int]) -> list[DetectionRecord]:
         """Return detections by id, oldest first."""
         with self._session() as session:
@@ -285,6 +327,7 @@ class Database:
         assessment: RiskAssessment | None,
         status: str,
         now: datetime,
+        breakdown: RiskBreakdown | None = None,
     ) -> tuple[EventRecord, bool]:
         """Store the event of a batch; idempotent per batch. Return it and whether it is new."""
         with self._write() as session:
@@ -318,6 +361,7 @@ class Database:
                 analysis_status=status,
                 created_at=now,
             )
+            _set_breakdown(row, breakdown)
             session.add(row)
             session.flush()
             session.add_all(schema.EventDetection(event_id=row.id, detection_id=i) for i in ids)
@@ -367,6 +411,7 @@ class Database:
             thumbnail_path=thumbs[-1] if thumbs else None,
             reviewed=row.reviewed,
             note=row.note,
+            breakdown=_breakdown(row),
         )
 
     def event(self, event_id: int) -> EventRecord | None:
@@ -374,6 +419,19 @@ class Database:
         with self._session() as session:
             row = session.get(schema.Event, event_id)
             return None if row is None else self._event(session, row)
+
+    def detection_times(self, camera_id: str, since: datetime, before: datetime) -> list[datetime]:
+        """Return when a camera's detections happened in a period (for its rarity baseline)."""
+        with self._session() as session:
+            return list(
+                session.scalars(
+                    select(schema.Detection.detected_at).where(
+                        schema.Detection.camera_id == camera_id,
+                        schema.Detection.detected_at >= since,
+                        schema.Detection.detected_at < before,
+                    )
+                )
+            )
 
     def event_times(self, camera_id: str) -> list[datetime]:
         """Return the start times of a camera's events (for grouping by day)."""
@@ -413,7 +471,11 @@ class Database:
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     def update_assessment(
-        self, event_id: int, assessment: RiskAssessment, status: str
+        self,
+        event_id: int,
+        assessment: RiskAssessment,
+        status: str,
+        breakdown: RiskBreakdown | None = None,
     ) -> EventRecord | None:
         """Replace an event's assessment (re-analysis)."""
         with self._write() as session:
@@ -425,15 +487,17 @@ class Database:
             row.summary = assessment.summary
             row.reasoning = assessment.reasoning
             row.analysis_status = status
+            if breakdown is not None:
+                _set_breakdown(row, breakdown)
             session.flush()
             return self._event(session, row)
 
-    def unavailable_events(self, limit: int) -> list[EventRecord]:
-        """Return events stored without an assessment, oldest first."""
+    def unassessed_events(self, limit: int) -> list[EventRecord]:
+        """Return events the LLM has not assessed, oldest first."""
         with self._session() as session:
             rows = session.scalars(
                 select(schema.Event)
-                .where(schema.Event.risk_score.is_(None))
+                .where(schema.Event.analysis_status != "analyzed")
                 .order_by(schema.Event.id)
                 .limit(limit)
             ).all()
@@ -606,6 +670,22 @@ class _WriteTx:
         finally:
             self._session.close()
             self._lock.release()
+
+
+def _set_breakdown(row: schema.Event, breakdown: RiskBreakdown | None) -> None:
+    if breakdown is None:
+        return
+    row.prior_score = breakdown.prior_score
+    row.llm_score = breakdown.llm_score
+    row.llm_adjustment = breakdown.llm_adjustment
+    row.factors = json.dumps([list(f) for f in breakdown.factors])
+
+
+def _breakdown(row: schema.Event) -> RiskBreakdown | None:
+    if row.prior_score is None:
+        return None
+    factors = tuple((str(n), int(c), str(d)) for n, c, d in json.loads(row.factors or "[]"))
+    return RiskBreakdown(row.prior_score, factors, row.llm_score, row.llm_adjustment or 0)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -44,6 +44,18 @@ class EmbeddedWorkStore:
         self._analysis = deque(pending)
         return len(pending)
 
+    async def data_lost(self) -> bool:
+        """Never: batches live in the SQLite file and `recover()` reloads the queues."""
+        return False
+
+    async def queued_batch_ids(self) -> set[str]:
+        """Ids of closed batches waiting for analysis."""
+        return {batch.batch_id for batch in self._analysis}
+
+    async def push_analysis(self, batch: ClosedBatch) -> None:
+        """Queue a closed batch."""
+        self._analysis.append(batch)
+
     async def push_images(self, jobs: Sequence[ImageJob]) -> None:
         """Queue images."""
         self._images.extend(jobs)

@@ -52,6 +52,31 @@ class EventRecord:
     thumbnail_path: str | None
     reviewed: bool = False
     note: str | None = None
+    breakdown: RiskBreakdown | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RiskBreakdown:
+    """How an event's score came about: the prior, its factors, the LLM's bounded move."""
+
+    prior_score: int
+    factors: tuple[tuple[str, int, str], ...]
+    llm_score: int | None
+    llm_adjustment: int
+
+    def as_dict(self, final: int | None) -> dict[str, object]:
+        """JSON-ready form for events, entities and actions."""
+        return {
+            "prior": self.prior_score,
+            "factors": [
+                {"name": name, "contribution": value, "detail": detail}
+                for name, value, detail in self.factors
+            ],
+            "llm_score": self.llm_score,
+            "llm_adjustment": self.llm_adjustment,
+            "final": final,
+            "source": "prior+llm" if self.llm_score is not None else "prior",
+        }
 
 
 @dataclass(frozen=True, slots=True)

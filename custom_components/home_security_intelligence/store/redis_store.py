@@ -23,6 +23,7 @@ from .work_store import WorkStoreError
 DETECTION_QUEUE = "detection_queue"
 ANALYSIS_QUEUE = "analysis_queue"
 PROCESSING = ":processing"
+MARKER_TTL = 86400
 
 _ADD = """
 local camera, new_id, at, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -92,6 +93,7 @@ class RedisWorkStore:
         self._close = client.register_script(_CLOSE)
         self._recover = client.register_script(_RECOVER)
         self._in_flight: dict[str, str] = {}
+        self._marker = f"hsi:alive:{uuid.uuid4().hex}"
 
     async def ping(self) -> None:
         """Raise WorkStoreError when the server does not answer."""
@@ -114,6 +116,27 @@ class RedisWorkStore:
         for queue in (DETECTION_QUEUE, ANALYSIS_QUEUE):
             moved += int(await self._call(self._recover(keys=[queue + PROCESSING, queue])))
         return moved
+
+    async def data_lost(self) -> bool:
+        """Set this client's marker key (refreshing its TTL); True when it was missing.
+
+        True at the first call after start-up too (the caller then looks for lost
+        batches, which is harmless); later, a missing marker means Redis lost its data.
+        """
+        previous = await self._call(self._redis.set(self._marker, "1", ex=MARKER_TTL, get=True))
+        return previous is None
+
+    async def queued_batch_ids(self) -> set[str]:
+        """Ids of closed batches queued or in flight for analysis."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.lrange(ANALYSIS_QUEUE, 0, -1)
+        pipe.lrange(ANALYSIS_QUEUE + PROCESSING, 0, -1)
+        queued, taken = await self._call(pipe.execute())
+        return {str(json.loads(raw)["batch_id"]) for raw in (*queued, *taken)}
+
+    async def push_analysis(self, batch: ClosedBatch) -> None:
+        """LPUSH a closed batch onto `analysis_queue`."""
+        await self._call(self._redis.lpush(ANALYSIS_QUEUE, json.dumps(batch.to_message())))
 
     async def push_images(self, jobs: Sequence[ImageJob]) -> None:
         """LPUSH the jobs onto `detection_queue` in one round trip."""

@@ -125,6 +125,10 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
+    prior_score: Mapped[int | None] = mapped_column(Integer)
+    llm_score: Mapped[int | None] = mapped_column(Integer)
+    llm_adjustment: Mapped[int | None] = mapped_column(Integer)
+    factors: Mapped[str | None] = mapped_column(Text)  # JSON list of {name, contribution, detail}
 
     __table_args__ = (Index("ix_events_camera_time", "camera_id", "started_at"),)
 

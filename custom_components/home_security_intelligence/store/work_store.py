@@ -26,6 +26,19 @@ class WorkStore(Protocol):
     async def recover(self) -> int:
         """Return items taken but never acknowledged to their queues; return how many."""
 
+    async def data_lost(self) -> bool:
+        """Return True when the backend lost its data since the last call (and at the first).
+
+        A Redis restarted without persistence comes back empty: its queues and open
+        batches are gone and must be rebuilt from the SQLite ledger.
+        """
+
+    async def queued_batch_ids(self) -> set[str]:
+        """Ids of closed batches queued or in flight for analysis."""
+
+    async def push_analysis(self, batch: ClosedBatch) -> None:
+        """Queue a closed batch for analysis (one rebuilt from the database)."""
+
     async def push_images(self, jobs: Sequence[ImageJob]) -> None:
         """Queue images for detection."""
 

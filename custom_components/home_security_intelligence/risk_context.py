@@ -1,0 +1,84 @@
+"""The facts behind a batch's risk prior: its detections plus Home Assistant's own state."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from homeassistant.const import STATE_HOME, STATE_ON
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.sun import is_up
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_ALARM_ENTITY,
+    CONF_CAMERA_ROLES,
+    CONF_DELIVERY_ENTITY,
+    CONF_GUESTS_ENTITY,
+    CONF_PERSON_ENTITIES,
+)
+from .pipeline.risk_prior import RiskFacts
+from .store.records import DetectionRecord
+
+BASELINE_DAYS = 28
+
+
+def build_facts(
+    hass: HomeAssistant,
+    option: Callable[[str], Any],
+    camera_id: str,
+    records: Sequence[DetectionRecord],
+    unusual: float | None,
+) -> RiskFacts:
+    """Describe a batch: what was seen, how long, when, and the household's situation."""
+    per_image: dict[int, Counter[str]] = {}
+    for record in records:
+        per_image.setdefault(record.image_id, Counter())[record.object_type] += 1
+    objects: dict[str, int] = {}
+    for counts in per_image.values():
+        for name, count in counts.items():
+            objects[name] = max(objects.get(name, 0), count)
+    started, ended = records[0].detected_at, records[-1].detected_at
+    roles: dict[str, str] = option(CONF_CAMERA_ROLES) or {}
+    return RiskFacts(
+        camera_role=roles.get(camera_id, "other"),
+        objects=objects,
+        frames=len(per_image),
+        duration_s=(ended - started).total_seconds(),
+        is_dark=not is_up(hass, started),
+        local_hour=dt_util.as_local(started).hour,
+        unusual=unusual,
+        people_home=_people_home(hass, option(CONF_PERSON_ENTITIES) or []),
+        alarm_state=_state(hass, option(CONF_ALARM_ENTITY)),
+        guests_expected=_switch(hass, option(CONF_GUESTS_ENTITY)),
+        delivery_expected=_switch(hass, option(CONF_DELIVERY_ENTITY)),
+    )
+
+
+def _state(hass: HomeAssistant, entity_id: str | None) -> str | None:
+    if not entity_id or (state := hass.states.get(entity_id)) is None:
+        return None
+    return state.state
+
+
+def _switch(hass: HomeAssistant, entity_id: str | None) -> bool | None:
+    state = _state(hass, entity_id)
+    return None if state is None else state == STATE_ON
+
+
+def _people_home(hass: HomeAssistant, entity_ids: Sequence[str]) -> int | None:
+    """People at home: the chosen person entities, else `zone.home`'s count, else unknown."""
+    if entity_ids:
+        return sum(1 for e in entity_ids if _state(hass, e) == STATE_HOME)
+    zone = _state(hass, "zone.home")
+    return int(zone) if zone is not None and zone.isdecimal() else None
+
+
+def hourly_counts(times: Sequence[datetime]) -> list[int]:
+    """Count detections per local hour of day (24 values) for the rarity baseline."""
+    counts = [0] * 24
+    for when in times:
+        counts[dt_util.as_local(when).hour] += 1
+    return counts

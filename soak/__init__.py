@@ -1,0 +1,1 @@
+"""Bounded fault-injection soak of the integration (run with scripts/soak)."""

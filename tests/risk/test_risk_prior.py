@@ -1,0 +1,399 @@
+"""The explainable risk prior: factors, HA context, the LLM bound, unusualness, scenarios."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from custom_components.home_security_intelligence.pipeline.nemotron_analyzer import level_for_score
+from custom_components.home_security_intelligence.pipeline.risk_prior import (
+    MIN_HISTORY,
+    RiskFacts,
+    RiskPrior,
+    bounded_score,
+    compute_prior,
+    group_of,
+    unusualness,
+)
+
+SCENARIOS = Path(__file__).parent / "scenarios.json"
+BANDS = ("low", "medium", "high", "critical")
+
+NEUTRAL = RiskFacts(
+    camera_role="entry_point",
+    objects={"person": 1},
+    frames=1,
+    duration_s=0.0,
+    is_dark=False,
+    local_hour=12,
+    unusual=None,
+    people_home=None,
+    alarm_state=None,
+    guests_expected=None,
+    delivery_expected=None,
+)
+
+
+def score(**changes: Any) -> int:
+    return compute_prior(replace(NEUTRAL, **changes)).score
+
+
+def factor(name: str, **changes: Any) -> tuple[int, str] | None:
+    prior = compute_prior(replace(NEUTRAL, **changes))
+    found = [(f.contribution, f.detail) for f in prior.factors if f.name == name]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def test_person_outranks_vehicle_animal_and_other() -> None:
+    night = {"is_dark": True, "local_hour": 2, "frames": 5, "duration_s": 90}
+    ranked = [score(objects={cls: 1}, **night) for cls in ("person", "car", "dog", "umbrella")]
+    assert ranked == sorted(ranked, reverse=True)
+    assert len(set(ranked)) == 4
+
+
+def test_object_factor_names_group_and_place() -> None:
+    found = factor("object")
+    assert found is not None
+    points, detail = found
+    assert points > 0
+    assert detail == f"person at an entry point: {points:+d}"
+
+
+def test_group_of_is_case_insensitive_and_defaults_to_other() -> None:
+    assert group_of(" Person ") == "person"
+    assert group_of("truck") == group_of("bicycle") == "vehicle"
+    assert group_of("cat") == group_of("bird") == "animal"
+    assert group_of("umbrella") == "other"
+
+
+def test_most_concerning_group_leads_and_person_with_vehicle_adds() -> None:
+    person = score(objects={"person": 1})
+    both = score(objects={"person": 1, "car": 1})
+    assert both > person
+    companion = factor("companion", objects={"person": 1, "car": 1})
+    assert companion is not None
+    assert companion[1] == f"person with a vehicle: {companion[0]:+d}"
+    assert score(objects={"cat": 1, "umbrella": 3}) == score(objects={"cat": 1})
+
+
+def test_more_people_raise_up_to_a_cap() -> None:
+    counts = [score(objects={"person": n}) for n in (1, 2, 3, 10)]
+    assert counts[0] < counts[1] < counts[2] == counts[3]
+    found = factor("count", objects={"person": 3})
+    assert found is not None
+    assert found[1] == f"3 people: {found[0]:+d}"
+    assert factor("count", objects={"car": 3}) is not None
+    assert score(objects={"dog": 5}) == score(objects={"dog": 1})
+
+
+def test_zero_counts_are_ignored() -> None:
+    assert score(objects={"person": 0, "cat": 1}) == score(objects={"cat": 1})
+
+
+def test_lingering_raises_by_duration_and_by_frames() -> None:
+    by_time = [score(frames=2, duration_s=d) for d in (5, 30, 90, 300)]
+    assert by_time == sorted(by_time)
+    assert by_time[0] < by_time[-1]
+    assert score(frames=8, duration_s=5) > score(frames=1, duration_s=5)
+    found = factor("lingering", frames=6, duration_s=120)
+    assert found is not None
+    assert found[0] > 0
+    assert found[1] == f"seen in 6 frames over 120 s: {found[0]:+d}"
+    assert factor("lingering", frames=1, duration_s=0) is None
+
+
+def test_darkness_and_deep_night_raise() -> None:
+    day = score()
+    dusk = score(is_dark=True, local_hour=19)
+    night = score(is_dark=True, local_hour=2)
+    assert day < dusk < night
+    dark = factor("dark", is_dark=True)
+    assert dark is not None
+    assert dark[1] == f"after dark (sun below the horizon): {dark[0]:+d}"
+    deep = factor("night", is_dark=True, local_hour=3)
+    assert deep is not None
+    assert deep[1] == f"deep night (03:00): {deep[0]:+d}"
+    assert factor("night", local_hour=5) is None
+
+
+def test_camera_role_orders_person_risk() -> None:
+    roles = [score(camera_role=r) for r in ("entry_point", "yard", "driveway", "street")]
+    assert roles == sorted(roles, reverse=True)
+    assert roles[0] > roles[-1]
+    assert score(camera_role="attic") == score(camera_role="other")
+    street = factor("object", camera_role="street")
+    assert street is not None
+    assert street[1].startswith("person on the street:")
+
+
+def test_street_role_damps_context() -> None:
+    context = {"is_dark": True, "local_hour": 2, "alarm_state": "armed_away"}
+    gain_street = score(camera_role="street", **context) - score(camera_role="street")
+    gain_yard = score(camera_role="yard", **context) - score(camera_role="yard")
+    assert 0 < gain_street < gain_yard
+
+
+def test_unusual_raises_usual_lowers_none_is_silent() -> None:
+    assert score(unusual=1.0) > score() > score(unusual=0.0)
+    assert factor("unusual") is None
+    rare = factor("unusual", unusual=0.9)
+    assert rare is not None
+    assert rare[1] == f"unusual for this camera at this hour (rarity 0.90): {rare[0]:+d}"
+    common = factor("unusual", unusual=0.1)
+    assert common is not None
+    assert common[0] < 0
+    assert common[1].startswith("usual for this camera")
+    assert score(unusual=7.0) == score(unusual=1.0)
+
+
+def test_nobody_home_raises_person_risk() -> None:
+    assert score(people_home=0) > score(people_home=None)
+    found = factor("people_home", people_home=0)
+    assert found is not None
+    assert found[1] == f"nobody home: {found[0]:+d}"
+
+
+def test_people_home_in_daylight_lowers_at_night_neutral() -> None:
+    assert score(people_home=2) < score(people_home=None)
+    found = factor("people_home", people_home=2)
+    assert found is not None
+    assert found[1] == f"2 at home, daytime: {found[0]:+d}"
+    assert score(people_home=2, is_dark=True) == score(is_dark=True)
+
+
+@pytest.mark.parametrize("state", ["armed_away", "armed_vacation", "armed_night", "triggered"])
+def test_strong_alarm_states_raise_more_than_armed_home(state: str) -> None:
+    assert score(alarm_state=state) > score(alarm_state="armed_home") > score()
+
+
+@pytest.mark.parametrize("state", ["disarmed", "pending", "unavailable", None])
+def test_disarmed_and_other_alarm_states_are_neutral(state: str | None) -> None:
+    assert score(alarm_state=state) == score()
+    assert factor("alarm", alarm_state=state) is None
+
+
+def test_alarm_detail_names_the_state() -> None:
+    found = factor("alarm", alarm_state="armed_away")
+    assert found is not None
+    assert found[1] == f"alarm armed away: {found[0]:+d}"
+
+
+def test_alarm_does_not_raise_an_animal() -> None:
+    cat = {"objects": {"cat": 1}}
+    assert score(alarm_state="armed_away", is_dark=True, local_hour=3, **cat) == score(**cat)
+
+
+def test_guests_lower_person_risk_only() -> None:
+    busy = {"frames": 4, "duration_s": 60, "is_dark": True}
+    assert score(guests_expected=True, **busy) < score(guests_expected=False, **busy)
+    assert score(guests_expected=False, **busy) == score(**busy)
+    found = factor("guests", guests_expected=True, **busy)
+    assert found is not None
+    assert found[1] == f"guests expected: {found[0]:+d}"
+    car = {"objects": {"car": 1}, "camera_role": "driveway"}
+    assert score(guests_expected=True, **car) == score(**car)
+
+
+def test_delivery_lowers_a_short_entry_visit_only() -> None:
+    short = {"frames": 2, "duration_s": 20, "people_home": 0}
+    assert score(delivery_expected=True, **short) < score(**short)
+    found = factor("delivery", delivery_expected=True, **short)
+    assert found is not None
+    assert found[1] == f"delivery expected, short visit: {found[0]:+d}"
+    long = {"frames": 12, "duration_s": 300}
+    assert score(delivery_expected=True, **long) == score(**long)
+    yard = {"camera_role": "yard", **short}
+    assert score(delivery_expected=True, **yard) == score(**yard)
+
+
+def test_score_is_clamped_sum_of_contributions() -> None:
+    worst = replace(
+        NEUTRAL,
+        objects={"person": 4, "car": 1},
+        frames=20,
+        duration_s=600,
+        is_dark=True,
+        local_hour=2,
+        unusual=1.0,
+        people_home=0,
+        alarm_state="triggered",
+    )
+    prior = compute_prior(worst)
+    assert sum(f.contribution for f in prior.factors) > 100
+    assert prior.score == 100
+    calm = compute_prior(replace(NEUTRAL, guests_expected=True, people_home=3, unusual=0.0))
+    assert sum(f.contribution for f in calm.factors) < 0
+    assert calm.score == 0
+    middle = compute_prior(replace(NEUTRAL, is_dark=True))
+    assert middle.score == sum(f.contribution for f in middle.factors)
+
+
+def test_nothing_detected_scores_zero_without_factors() -> None:
+    assert compute_prior(replace(NEUTRAL, objects={})) == RiskPrior(0, ())
+
+
+def test_every_factor_detail_ends_with_its_contribution() -> None:
+    prior = compute_prior(
+        replace(
+            NEUTRAL,
+            objects={"person": 2, "car": 1},
+            frames=5,
+            duration_s=70,
+            is_dark=True,
+            local_hour=1,
+            unusual=0.8,
+            people_home=0,
+            alarm_state="armed_home",
+        )
+    )
+    assert len(prior.factors) == 9
+    for item in prior.factors:
+        assert item.contribution != 0
+        assert item.detail.endswith(f": {item.contribution:+d}")
+
+
+@pytest.mark.parametrize(
+    ("value", "band"),
+    [
+        (0, "low"),
+        (29, "low"),
+        (30, "medium"),
+        (59, "medium"),
+        (60, "high"),
+        (84, "high"),
+        (85, "critical"),
+        (100, "critical"),
+    ],
+)
+def test_prior_level_uses_the_shared_bands(value: int, band: str) -> None:
+    assert RiskPrior(value, ()).level == band == level_for_score(value)
+
+
+def test_bound_limits_an_upward_move() -> None:
+    assert bounded_score(40, 95) == (60, 20)
+    assert bounded_score(40, 95, bound=10) == (50, 10)
+
+
+def test_bound_limits_a_downward_move() -> None:
+    assert bounded_score(70, 2) == (50, -20)
+    assert bounded_score(70, 2, bound=5) == (65, -5)
+
+
+def test_within_bound_the_llm_score_is_reached() -> None:
+    assert bounded_score(50, 62) == (62, 12)
+    assert bounded_score(50, 41) == (41, -9)
+    assert bounded_score(50, 50) == (50, 0)
+
+
+def test_no_llm_score_keeps_the_prior() -> None:
+    assert bounded_score(63, None) == (63, 0)
+
+
+def test_zero_bound_keeps_the_prior_and_negative_bound_is_rejected() -> None:
+    assert bounded_score(63, 0, bound=0) == (63, 0)
+    with pytest.raises(ValueError, match="bound"):
+        bounded_score(63, 0, bound=-1)
+
+
+def test_bounded_score_stays_within_0_100() -> None:
+    assert bounded_score(95, 150) == (100, 5)
+    assert bounded_score(5, -50) == (0, -5)
+
+
+def test_unusualness_needs_history() -> None:
+    sparse = [0] * 24
+    sparse[10] = MIN_HISTORY - 1
+    assert unusualness(sparse, 10) is None
+    sparse[11] = 1
+    assert unusualness(sparse, 10) is not None
+
+
+def test_unusualness_is_one_for_a_never_seen_hour_and_half_for_an_average_one() -> None:
+    daytime = [0] * 7 + [10] * 12 + [0] * 5
+    assert unusualness(daytime, 2) == 1.0
+    assert unusualness([5] * 24, 13) == 0.5
+
+
+def test_busy_hours_are_less_unusual_than_quiet_ones() -> None:
+    counts = [1] * 24
+    counts[18] = 40
+    busy = unusualness(counts, 18)
+    quiet = unusualness(counts, 4)
+    assert busy is not None
+    assert quiet is not None
+    assert busy < 0.5 < quiet < 1.0
+
+
+def test_unusualness_wraps_at_midnight() -> None:
+    counts = [0] * 24
+    counts[23] = 60
+    at_midnight = unusualness(counts, 0)
+    at_noon = unusualness(counts, 12)
+    assert at_midnight is not None
+    assert at_midnight < 1.0
+    assert at_noon == 1.0
+
+
+@pytest.mark.parametrize(
+    ("counts", "hour"), [([1] * 23, 0), ([1] * 25, 0), ([5] * 24, 24), ([5] * 24, -1)]
+)
+def test_unusualness_rejects_bad_input(counts: list[int], hour: int) -> None:
+    with pytest.raises(ValueError, match=r"hour|24"):
+        unusualness(counts, hour)
+
+
+def test_unusualness_rejects_negative_counts() -> None:
+    with pytest.raises(ValueError, match=">= 0"):
+        unusualness([5] * 23 + [-1], 3)
+
+
+def load_scenarios() -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads(SCENARIOS.read_text(encoding="utf-8"))["scenarios"]
+    return data
+
+
+def test_scenario_set_is_broad_and_well_formed() -> None:
+    scenarios = load_scenarios()
+    assert len(scenarios) >= 30
+    assert len({s["id"] for s in scenarios}) == len(scenarios)
+    for s in scenarios:
+        expect = s["expect"]
+        assert 1 <= len(expect) <= 2
+        assert all(band in BANDS for band in expect)
+        if len(expect) == 2:
+            assert abs(BANDS.index(expect[0]) - BANDS.index(expect[1])) == 1
+    assert sum(len(s["expect"]) == 2 for s in scenarios) <= len(scenarios) // 10
+    facts = [RiskFacts(**s["facts"]) for s in scenarios]
+    assert {f.camera_role for f in facts} == {"entry_point", "driveway", "yard", "street", "other"}
+    assert {f.is_dark for f in facts} == {True, False}
+    assert {f.alarm_state for f in facts} >= {"armed_away", "armed_night", "disarmed", None}
+    assert any(f.guests_expected for f in facts)
+    assert any(f.delivery_expected for f in facts)
+    assert {group_of(c) for f in facts for c in f.objects} == {
+        "person",
+        "vehicle",
+        "animal",
+        "other",
+    }
+    quick = [s for s in scenarios if s.get("quick")]
+    assert 6 <= len(quick) <= 10
+    assert {s["expect"][0] for s in quick} == set(BANDS)
+
+
+def test_prior_meets_targets_on_the_scenario_set() -> None:
+    scenarios = load_scenarios()
+    misses = []
+    high_as_low = []
+    for s in scenarios:
+        prior = compute_prior(RiskFacts(**s["facts"]))
+        if prior.level not in s["expect"]:
+            misses.append((s["id"], prior.score, s["expect"]))
+        if prior.level == "low" and {"high", "critical"} & set(s["expect"]):
+            high_as_low.append(s["id"])
+    assert len(scenarios) - len(misses) >= 0.85 * len(scenarios), misses
+    assert not high_as_low
