@@ -136,7 +136,7 @@ def rows() -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, bool |
             calls = ", ".join(f"{k} {v:.2f}" for k, v in redis["commands_per_image"].items())
             table.append((name, "Redis round trips per image", fmt(trips, 2), calls))
             checks.append(
-                ("<= 2 Redis round trips per detection (pipeline)", fmt(trips, 2), trips <= 2)
+                ("<= 2 Redis round trips per image (pipeline)", fmt(trips, 2), trips <= 2)
             )
     if thumb := load("thumbnail"):
         for size, r in thumb.items():

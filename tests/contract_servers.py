@@ -14,7 +14,27 @@ from PIL import Image
 
 
 @dataclass
-class DetectorServer:
+class LocalServer:
+    """An aiohttp app served on 127.0.0.1 at a free port."""
+
+    server: TestServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("")).rstrip("/")
+
+    async def _serve(self, app: web.Application) -> None:
+        self.server = TestServer(app, host="127.0.0.1")
+        await self.server.start_server(access_log=None)
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+
+
+@dataclass
+class DetectorServer(LocalServer):
     """`POST /detect` and `GET /health`: finds a person filling the middle of every image.
 
     `script` lists answers for the next requests ("500", "timeout", "garbage", or a JSON
@@ -24,24 +44,13 @@ class DetectorServer:
     objects: list[tuple[str, float]] = field(default_factory=lambda: [("person", 0.92)])
     script: list[Any] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
-    server: TestServer | None = None
     hold: asyncio.Event | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return str(self.server.make_url("")).rstrip("/")
 
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/detect", self._detect)
         app.router.add_get("/health", self._health)
-        self.server = TestServer(app, host="127.0.0.1")
-        await self.server.start_server(access_log=None)
-
-    async def close(self) -> None:
-        if self.server is not None:
-            await self.server.close()
+        await self._serve(app)
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -86,7 +95,7 @@ class DetectorServer:
 
 
 @dataclass
-class LlmServer:
+class LlmServer(LocalServer):
     """llama.cpp-style `POST /completion`; answers `content` (or scripted failures)."""
 
     content: str = json.dumps(
@@ -100,23 +109,12 @@ class LlmServer:
     script: list[Any] = field(default_factory=list)
     prompts: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
-    server: TestServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return str(self.server.make_url("")).rstrip("/")
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/completion", self._completion)
         app.router.add_get("/health", self._health)
-        self.server = TestServer(app, host="127.0.0.1")
-        await self.server.start_server(access_log=None)
-
-    async def close(self) -> None:
-        if self.server is not None:
-            await self.server.close()
+        await self._serve(app)
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"}, status=503 if self.down else 200)
@@ -142,26 +140,15 @@ async def serve_404() -> TestServer:
 
 
 @dataclass
-class DeepStackServer:
+class DeepStackServer(LocalServer):
     """DeepStack / CodeProject.AI `POST /v1/vision/detection` (form field `image`)."""
 
     requests: list[dict[str, Any]] = field(default_factory=list)
-    server: TestServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return str(self.server.make_url("")).rstrip("/")
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/vision/detection", self._detect)
-        self.server = TestServer(app, host="127.0.0.1")
-        await self.server.start_server(access_log=None)
-
-    async def close(self) -> None:
-        if self.server is not None:
-            await self.server.close()
+        await self._serve(app)
 
     async def _detect(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -192,29 +179,18 @@ class DeepStackServer:
 
 
 @dataclass
-class OpenAiServer:
+class OpenAiServer(LocalServer):
     """OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models` with a bearer key."""
 
     api_key: str = "sk-test"
     content: str = LlmServer.content
     requests: list[dict[str, Any]] = field(default_factory=list)
-    server: TestServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return str(self.server.make_url("")).rstrip("/")
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
-        self.server = TestServer(app, host="127.0.0.1")
-        await self.server.start_server(access_log=None)
-
-    async def close(self) -> None:
-        if self.server is not None:
-            await self.server.close()
+        await self._serve(app)
 
     def _authorised(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {self.api_key}"

@@ -130,7 +130,7 @@ class Event(Base):
     llm_adjustment: Mapped[int | None] = mapped_column(Integer)
     factors: Mapped[str | None] = mapped_column(Text)  # JSON list of {name, contribution, detail}
 
-    __table_args__ = (Index("ix_events_camera_time", "camera_id", "started_at"),)
+    __table_args__ = (Index("ix_events_camera_time", "camera_id", "started_at", "id"),)
 
 
 class EventDetection(Base):
