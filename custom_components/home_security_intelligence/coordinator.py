@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.util import dt as dt_util
@@ -28,6 +29,7 @@ from .const import (
     CONF_RETENTION_DAYS,
     CONF_UPLOAD_SETTLE,
     DEFAULT_OPTIONS,
+    DOMAIN,
     EVENT_DETECTION,
     EVENT_RISK,
     SIGNAL_CAMERA_UPDATED,
@@ -61,6 +63,7 @@ TICK_INTERVAL = timedelta(seconds=1)
 RETENTION_INTERVAL = timedelta(hours=24)
 FIRST_RETENTION_DELAY = timedelta(minutes=5)
 LLM_PROBE_INTERVAL = timedelta(seconds=60)
+ROOT_CHECK_INTERVAL = timedelta(seconds=10)
 DETECTOR_BACKOFF_MAX = 300.0
 STORE_BACKOFF_MAX = 30.0
 LLM_RETRY_DELAYS: tuple[float, ...] = (5.0, 15.0, 30.0)
@@ -128,6 +131,8 @@ class HsiCoordinator:
         self._ticking = False
         self._stopped = False
         self._llm_probed = dt_util.utcnow()
+        self._root_checked = dt_util.utcnow()
+        self._root_present = True
 
     def option(self, key: str) -> Any:
         """Return an option, falling back to its default (None for optional ones)."""
@@ -558,9 +563,37 @@ class HsiCoordinator:
         self._update_hub(waiting + len(self._ready_paths), self.batcher.open_count)
         now = dt_util.utcnow()
         self.health.check_repairs(now)
+        if now - self._root_checked >= ROOT_CHECK_INTERVAL:
+            self._root_checked = now
+            self._start(self._check_root(), "camera root check")
         if not self.health.up["llm"] and now - self._llm_probed >= LLM_PROBE_INTERVAL:
             self._llm_probed = now
             self._start(self._probe_llm(), "LLM probe")
+
+    async def _check_root(self) -> None:
+        """Notice the camera root disappearing and coming back; re-watch and catch up then."""
+        present = await self._run(self.root.is_dir)
+        if present == self._root_present:
+            return
+        self._root_present = present
+        issue_id = f"camera_root_missing_{self.entry_id}"
+        if not present:
+            _LOGGER.warning("The camera folder %s is gone; waiting for it to come back", self.root)
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="camera_root_missing",
+                translation_placeholders={"path": str(self.root)},
+            )
+            return
+        _LOGGER.info("The camera folder %s is back; watching it again", self.root)
+        ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        await self._run(self.watcher.stop)
+        await self._run(self.watcher.start)
+        await self._catch_up()
 
     async def _probe_llm(self) -> None:
         """While the LLM is down, check it now and then; when back, re-assess what waited."""

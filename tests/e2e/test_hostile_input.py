@@ -11,8 +11,10 @@ import sqlite3
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 
+from custom_components.home_security_intelligence.const import DOMAIN
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 
 from ..conftest import EntryFactory, ledger, make_jpeg, wait_for, write_file
 from ..contract_servers import DetectorServer
@@ -185,3 +187,31 @@ async def test_burst_of_files(
     await wait_for(hass, lambda: _done(hass, entry, count), timeout=120, freezer=freezer)
     assert len(detector.requests) == count
     assert await ledger(hass, entry) == {"done": count}
+
+
+async def test_camera_root_removed_and_back(
+    hass: HomeAssistant,
+    camera_root: Path,
+    setup_entry: EntryFactory,
+    detector: DetectorServer,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The root vanishing raises a repair issue; once back it is watched and caught up."""
+    entry = await setup_entry()
+    await write_file(hass, camera_root / "cam" / "a.jpg", make_jpeg(seed=1))
+    await wait_for(hass, lambda: _done(hass, entry, 1), freezer=freezer)
+    await hass.async_add_executor_job(shutil.rmtree, camera_root)
+    issues = ir.async_get(hass)
+    issue_id = f"camera_root_missing_{entry.entry_id}"
+    await wait_for(
+        hass, lambda: issues.async_get_issue(DOMAIN, issue_id), timeout=30, freezer=freezer
+    )
+    assert "is gone" in caplog.text
+
+    await write_file(hass, camera_root / "cam" / "b.jpg", make_jpeg(seed=2))
+    await wait_for(hass, lambda: _done(hass, entry, 2), timeout=30, freezer=freezer)
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    await write_file(hass, camera_root / "cam" / "c.jpg", make_jpeg(seed=3))
+    await wait_for(hass, lambda: _done(hass, entry, 3), freezer=freezer)
+    assert len(detector.requests) == 3
