@@ -104,15 +104,27 @@ async def test_browse_cameras_days_events_images(
     assert event_item.title == f"09:00:00 {unassessed.risk_level} (facts only): person"
     event = await browse(hass, f"{day_id}/{unassessed.id}")
     assert [c.identifier for c in event] == [
-        f"{entry.entry_id}/image/{i}" for i in reversed(unassessed.detection_ids)
+        f"{entry.entry_id}/{kind}/{i}"
+        for i in reversed(unassessed.detection_ids)
+        for kind in ("image", "snapshot")
     ]
-    assert [c.title for c in event] == ["09:01:00", "09:00:00"]
+    assert [c.title for c in event] == [
+        "09:01:00",
+        "09:01:00 full snapshot",
+        "09:00:00",
+        "09:00:00 full snapshot",
+    ]
     assert all(c.can_play and c.media_content_type == "image/jpeg" for c in event)
 
     image_id = unassessed.detection_ids[0]
     played = await async_resolve_media(hass, f"{URI}/{entry.entry_id}/image/{image_id}", None)
     assert played.url == f"/api/{DOMAIN}/{entry.entry_id}/thumbnail/{image_id}"
     assert played.mime_type == "image/jpeg"
+    full = await async_resolve_media(hass, f"{URI}/{entry.entry_id}/snapshot/{image_id}", None)
+    assert full.url == f"/api/{DOMAIN}/{entry.entry_id}/snapshot/{image_id}"
+    assert full.mime_type == "image/jpeg"
+    with pytest.raises(Unresolvable):
+        await async_resolve_media(hass, f"{URI}/{entry.entry_id}/snapshot/999999", None)
 
 
 @pytest.mark.parametrize(
@@ -171,4 +183,6 @@ async def test_one_image_per_photo_even_with_several_objects(
     assert len(event.detection_ids) == 2
     day = dt_util.as_local(event.started_at).date().isoformat()
     images = await browse(hass, f"{entry.entry_id}/front_door/{day}/{event.id}")
-    assert [c.identifier for c in images] == [f"{entry.entry_id}/image/{event.detection_ids[-1]}"]
+    assert [c.identifier for c in images] == [
+        f"{entry.entry_id}/{kind}/{event.detection_ids[-1]}" for kind in ("image", "snapshot")
+    ]

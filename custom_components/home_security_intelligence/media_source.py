@@ -47,12 +47,19 @@ class HsiMediaSource(MediaSource):
         return coordinator
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
-        """Resolve an image to its (signed by HA when played) view URL."""
+        """Resolve an annotated image or a full snapshot to its view URL (HA signs it)."""
         parts = item.identifier.split("/")
-        if len(parts) != 3 or parts[1] != "image" or not parts[2].isdecimal():
+        if len(parts) != 3 or parts[1] not in ("image", "snapshot") or not parts[2].isdecimal():
             raise Unresolvable(f"Not an image: {item.identifier}")
-        self._coordinator(parts[0])
-        return PlayMedia(image_path(parts[0], "thumbnail", int(parts[2])), "image/jpeg")
+        coordinator = self._coordinator(parts[0])
+        detection_id = int(parts[2])
+        if parts[1] == "image":
+            return PlayMedia(image_path(parts[0], "thumbnail", detection_id), "image/jpeg")
+        records = await self.hass.async_add_executor_job(coordinator.db.detections, [detection_id])
+        if not records:
+            raise Unresolvable(f"Unknown detection {detection_id}")
+        mime = "image/png" if records[0].file_path.lower().endswith(".png") else "image/jpeg"
+        return PlayMedia(image_path(parts[0], "snapshot", detection_id), mime)
 
     async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
         """Browse one level."""
@@ -129,22 +136,25 @@ class HsiMediaSource(MediaSource):
             coordinator.db.detections, event.detection_ids
         )
         seen: set[str] = set()
-        children = []
+        children: list[BrowseMediaSource] = []
         for det in reversed(detections):
             if det.thumbnail_path is None or det.thumbnail_path in seen:
                 continue
             seen.add(det.thumbnail_path)
-            children.append(
+            when = dt_util.as_local(det.detected_at).strftime("%H:%M:%S")
+            thumbnail = self._thumbnail(coordinator, det.id)
+            children.extend(
                 BrowseMediaSource(
                     domain=DOMAIN,
-                    identifier=f"{coordinator.entry_id}/image/{det.id}",
+                    identifier=f"{coordinator.entry_id}/{kind}/{det.id}",
                     media_class=MediaClass.IMAGE,
                     media_content_type="image/jpeg",
-                    title=dt_util.as_local(det.detected_at).strftime("%H:%M:%S"),
+                    title=f"{when}{suffix}",
                     can_play=True,
                     can_expand=False,
-                    thumbnail=self._thumbnail(coordinator, det.id),
+                    thumbnail=thumbnail,
                 )
+                for kind, suffix in (("image", ""), ("snapshot", " full snapshot"))
             )
         base = f"{coordinator.entry_id}/{camera_id}/{day.isoformat()}/{event_id}"
         return _folder(base, _event_title(event), children)
