@@ -29,6 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / ".demo"
@@ -52,7 +53,9 @@ DEMO_OPTIONS = {
     "upload_settle_seconds": 1.0,
     "retention_days": 30,
     "occupancy_timeout_seconds": 60,
+    "llm_bound": 20,
 }
+DEMO_ROLES = {"front_door": "entry_point", "street": "street"}
 
 CONFIGURATION_YAML = """\
 # Written by scripts/hsi_demo.py: a minimal Home Assistant for the demo (no default_config,
@@ -384,10 +387,26 @@ class HomeAssistantApi:
             url_path="security-demo",
             config={"views": [{"title": "Cameras", "cards": DEMO_DASHBOARD_CARDS}]},
         )
+        await self.install_example_dashboard(dashboards)
         issues = await self.ws("repairs/list_issues")
         for issue in issues.get("issues", []):
             if issue["domain"] == DOMAIN:
                 log(f"repair issue raised by the integration: {issue['issue_id']}")
+
+    async def install_example_dashboard(self, dashboards: list[dict[str, Any]]) -> None:
+        """Add examples/dashboard.yaml (for the front_door camera) as a dashboard of its own."""
+        example = yaml.safe_load((REPO / "examples" / "dashboard.yaml").read_text())
+        if not any(d["url_path"] == "home-security" for d in dashboards):
+            await self.ws(
+                "lovelace/dashboards/create",
+                url_path="home-security",
+                title=example.get("title", "Home security"),
+                icon="mdi:cctv",
+                show_in_sidebar=True,
+                require_admin=False,
+                mode="storage",
+            )
+        await self.ws("lovelace/config/save", url_path="home-security", config=example)
 
     async def wait_running(self, limit: float = 300) -> None:
         """Wait until HA's core state is RUNNING."""
@@ -426,9 +445,12 @@ class HomeAssistantApi:
         flow = await self.call(
             "POST", "/api/config/config_entries/options/flow", json={"handler": entry_id}
         )
-        result = await self.call(
-            "POST", f"/api/config/config_entries/options/flow/{flow['flow_id']}", json=options
-        )
+        url = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
+        result = await self.call("POST", url, json=options)
+        if result.get("step_id") == "cameras":
+            cameras = [field["name"] for field in result.get("data_schema", [])]
+            roles = {camera: DEMO_ROLES.get(camera, "other") for camera in cameras}
+            result = await self.call("POST", url, json=roles)
         if result.get("type") != "create_entry":
             raise SystemExit(f"options flow failed: {result}")
 

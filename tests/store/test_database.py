@@ -462,3 +462,33 @@ def test_stats_count_rows(db: Database) -> None:
     seed_image(db, "front", at(1))
     db.store_event(ClosedBatch("b", "front", tuple(ids), T0, T0), ASSESSMENT, "analyzed", T0)
     assert db.stats() == {"cameras": 1, "images": 2, "detections": 2, "events": 1}
+
+
+def test_a_file_from_an_older_version_is_upgraded(path: Path) -> None:
+    """Columns added since (review state, risk breakdown) appear; old rows stay readable."""
+    path.parent.mkdir(parents=True)
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.executescript(
+            """
+            CREATE TABLE schema_version (version INTEGER PRIMARY KEY);
+            INSERT INTO schema_version VALUES (1);
+            CREATE TABLE events (id INTEGER PRIMARY KEY, batch_id VARCHAR(64) UNIQUE,
+              camera_id VARCHAR(255), started_at DATETIME, ended_at DATETIME,
+              risk_score INTEGER, risk_level VARCHAR(16), summary TEXT, reasoning TEXT,
+              analysis_status VARCHAR(16), created_at DATETIME);
+            INSERT INTO events VALUES (1, 'b1', 'front', '2026-11-24 02:15:00.000000',
+              '2026-11-24 02:16:00.000000', 70, 'high', 'old', 'old', 'analyzed',
+              '2026-11-24 02:17:00.000000');
+            """
+        )
+    db = Database(path)
+    db.open()
+    try:
+        event = db.event(1)
+        assert event is not None
+        assert (event.risk_score, event.reviewed, event.breakdown) == (70, False, None)
+        assert db.acknowledge([1], "seen") == 1
+        with closing(sqlite3.connect(path)) as conn:
+            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    finally:
+        db.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 import threading
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..pipeline.models import ClosedBatch, Detection, ImageJob, OpenBatch, RiskAssessment
@@ -59,6 +59,7 @@ class Database:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         schema.Base.metadata.create_all(engine)
+        _add_missing_columns(engine)
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         with self._session() as session, session.begin():
@@ -670,6 +671,23 @@ class _WriteTx:
         finally:
             self._session.close()
             self._lock.release()
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Upgrade a file made by an older version: add the columns it lacks (all nullable)."""
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table in schema.Base.metadata.sorted_tables:
+            have = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have:
+                    continue
+                default = "" if column.nullable else " DEFAULT 0"
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {table.name} ADD COLUMN {column.name} "
+                    f"{column.type.compile(engine.dialect)}{default}"
+                )
+                _LOGGER.info("Database upgrade: added %s.%s", table.name, column.name)
 
 
 def _set_breakdown(row: schema.Event, breakdown: RiskBreakdown | None) -> None:
