@@ -44,10 +44,11 @@ from .pipeline.image_loader import InvalidImageError, LoadedImage, load_image
 from .pipeline.models import ClosedBatch, Detection, ImageJob, RiskAssessment
 from .pipeline.nemotron_analyzer import AnalyzerError, NemotronAnalyzer, level_for_score
 from .pipeline.prompts import build_prompt
-from .pipeline.risk_prior import RiskPrior, bounded_score, compute_prior, unusualness
+from .pipeline.risk_prior import compute_prior, unusualness
 from .pipeline.thumbnail_generator import ThumbnailGenerator
 from .pipeline.upload_settler import UploadSettler
 from .risk_context import build_facts, hourly_counts
+from .risk_scoring import combine, prior_breakdown
 from .service_health import ServiceHealth
 from .state import CameraState, DetectionSummary, HubState, camera_name, groups_of
 from .store.database import IMAGE_FAILED, IMAGE_INVALID, IMAGE_PENDING, Database
@@ -69,8 +70,6 @@ STORE_BACKOFF_MAX = 30.0
 LLM_RETRY_DELAYS: tuple[float, ...] = (5.0, 15.0, 30.0)
 REANALYZE_BATCH = 20
 
-STATUS_ANALYZED = "analyzed"
-STATUS_PRIOR_ONLY = "prior_only"
 BASELINE_DAYS = 28
 
 
@@ -645,14 +644,16 @@ class HsiCoordinator:
             return
         prior = await self._prior(batch.camera_id, records)
         assessment = await self._assess(batch.camera_id, records, prior, LLM_RETRY_DELAYS)
-        final, breakdown, status = self._combine(records, prior, assessment)
+        final, breakdown, status = combine(
+            prior, assessment, (r.object_type for r in records), int(self.option(CONF_LLM_BOUND))
+        )
         event, new = await self._run(
             self.db.store_event, batch, final, status, dt_util.utcnow(), breakdown
         )
         if new:
             self._publish(event)
 
-    async def _prior(self, camera_id: str, records: list[DetectionRecord]) -> RiskPrior:
+    async def _prior(self, camera_id: str, records: list[DetectionRecord]) -> RiskBreakdown:
         """Score the facts: detections, time, camera role, rarity and the household's state."""
         started = records[0].detected_at
         times = await self._run(
@@ -662,43 +663,14 @@ class HsiCoordinator:
             started - timedelta(hours=1),
         )
         unusual = unusualness(hourly_counts(times), dt_util.as_local(started).hour)
-        return compute_prior(build_facts(self.hass, self.option, camera_id, records, unusual))
-
-    def _combine(
-        self,
-        records: list[DetectionRecord],
-        prior: RiskPrior,
-        assessment: RiskAssessment | None,
-    ) -> tuple[RiskAssessment, RiskBreakdown, str]:
-        """Move the prior toward the LLM's score by at most the bound; the prior alone if none."""
-        factors = tuple((f.name, f.contribution, f.detail) for f in prior.factors)
-        if assessment is None:
-            objects = ", ".join(sorted({r.object_type for r in records}))
-            details = "; ".join(f.detail for f in prior.factors) or "no risk factors"
-            return (
-                RiskAssessment(
-                    prior.score,
-                    prior.level,
-                    f"{objects} seen; scored from the facts alone (LLM unavailable)",
-                    details,
-                ),
-                RiskBreakdown(prior.score, factors, None, 0),
-                STATUS_PRIOR_ONLY,
-            )
-        score, adjustment = bounded_score(
-            prior.score, assessment.risk_score, int(self.option(CONF_LLM_BOUND))
-        )
-        return (
-            RiskAssessment(score, level_for_score(score), assessment.summary, assessment.reasoning),
-            RiskBreakdown(prior.score, factors, assessment.risk_score, adjustment),
-            STATUS_ANALYZED,
-        )
+        facts = build_facts(self.hass, self.option, camera_id, records, unusual)
+        return prior_breakdown(compute_prior(facts))
 
     async def _assess(
         self,
         camera_id: str,
         records: list[DetectionRecord],
-        prior: RiskPrior | RiskBreakdown,
+        prior: RiskBreakdown,
         delays: tuple[float, ...],
     ) -> RiskAssessment | None:
         """Ask the LLM, retrying after each delay; None when it never gave a valid answer."""
@@ -731,21 +703,10 @@ class HsiCoordinator:
         assessment = await self._assess(event.camera_id, records, prior, ())
         if assessment is None:
             return None
-        if isinstance(prior, RiskBreakdown):
-            prior_score, factors = prior.prior_score, prior.factors
-        else:
-            prior_score = prior.score
-            factors = tuple((f.name, f.contribution, f.detail) for f in prior.factors)
-        score, adjustment = bounded_score(
-            prior_score, assessment.risk_score, int(self.option(CONF_LLM_BOUND))
+        final, breakdown, status = combine(
+            prior, assessment, (r.object_type for r in records), int(self.option(CONF_LLM_BOUND))
         )
-        updated = await self._run(
-            self.db.update_assessment,
-            event_id,
-            RiskAssessment(score, level_for_score(score), assessment.summary, assessment.reasoning),
-            STATUS_ANALYZED,
-            RiskBreakdown(prior_score, factors, assessment.risk_score, adjustment),
-        )
+        updated = await self._run(self.db.update_assessment, event_id, final, status, breakdown)
         if updated is not None:
             self._publish(updated)
         return updated
@@ -765,14 +726,11 @@ class HsiCoordinator:
         self,
         camera_id: str,
         records: list[DetectionRecord],
-        prior: RiskPrior | RiskBreakdown,
+        prior: RiskBreakdown,
     ) -> str:
         state = self.cameras.get(camera_id)
         local = [dt_util.as_local(r.detected_at) for r in records]
-        if isinstance(prior, RiskBreakdown):
-            score, details = prior.prior_score, [d for _, _, d in prior.factors]
-        else:
-            score, details = prior.score, [f.detail for f in prior.factors]
+        score, details = prior.prior_score, [d for _, _, d in prior.factors]
         return build_prompt(
             state.name if state else camera_id,
             local[0].strftime("%Y-%m-%d %H:%M:%S %Z"),
