@@ -123,7 +123,7 @@ class HsiCoordinator:
         self._ready_at: dict[int, float] = {}
         self._ready_paths: dict[Path, None] = {}
         self._intake_task: asyncio.Task[None] | None = None
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._blocking: set[asyncio.Future[Any]] = set()
         self._timers: dict[tuple[str, str], CALLBACK_TYPE] = {}
         self._unsubs: list[CALLBACK_TYPE] = []
@@ -185,9 +185,10 @@ class HsiCoordinator:
         )
 
     def _start(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        self._tasks.append(
-            self.hass.async_create_background_task(coro, f"home_security_intelligence {name}")
-        )
+        """Run a background task of this entry; it forgets itself when done."""
+        task = self.hass.async_create_background_task(coro, f"home_security_intelligence {name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def async_stop(self, *_: Any) -> None:
         """Stop everything; unfinished work stays in the ledger and queues for next time."""
@@ -199,12 +200,10 @@ class HsiCoordinator:
         self._unsubs.clear()
         self.settler.cancel()
         await self._run(self.watcher.stop)
-        if self._intake_task is not None:
-            self._tasks.append(self._intake_task)
-        for task in self._tasks:
+        tasks = {*self._tasks, *([self._intake_task] if self._intake_task else [])}
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._blocking:
             await asyncio.wait(self._blocking)
         for cancel in self._timers.values():
