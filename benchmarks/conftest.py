@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import Generator
 import logging
-import os
 from pathlib import Path
 import subprocess
 import sys
 
 import pytest
-import redis
 
-from homeassistant import block_async_io
-from tests.contract_servers import LlmServer
+from tests import conftest as shared
 
-REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('HSI_TEST_REDIS_DB', '13')}"
+# The shared fixtures (importing them also turns HA's blocking-call detector on, as in
+# production): custom integrations, a config dir per test, the LLM server and real Redis.
+auto_enable_custom_integrations = shared.auto_enable_custom_integrations
+hass_config_dir = shared.hass_config_dir
+llm = shared.llm
+redis_url = shared.redis_url
 
-# Production HA runs with the blocking-call detector on: keep it (and its small cost).
-block_async_io.enable()
 # The test plugin logs every SQL statement (sqlalchemy.engine at INFO); HA does not, and
 # the captured records would cost CPU and inflate the RSS figures.
 logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
@@ -34,19 +34,6 @@ async def enable_event_loop_debug() -> None:
     asyncio.get_running_loop().set_debug(False)
 
 
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Load custom integrations."""
-
-
-@pytest.fixture
-def hass_config_dir(tmp_path: Path) -> str:
-    """Use a config folder per run, so thumbnails and databases do not pile up in the venv."""
-    path = tmp_path / "config"
-    path.mkdir()
-    return str(path)
-
-
 @pytest.fixture(scope="session")
 def detector_url() -> Generator[str]:
     """Start the fixed-answer detector in a process of its own."""
@@ -59,22 +46,3 @@ def detector_url() -> Generator[str]:
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait()  # no timeout: a timed wait polls with time.sleep, flagged as blocking
-
-
-@pytest.fixture
-async def llm(socket_enabled: None) -> AsyncGenerator[LlmServer]:
-    """Serve an LLM for batches that close during a run (rare: one per camera per idle gap)."""
-    server = LlmServer()
-    await server.start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-def redis_url(socket_enabled: None) -> Generator[str]:
-    """Use the real Redis server, on the database of this benchmark run, emptied around it."""
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
-    client.close()
