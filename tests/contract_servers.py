@@ -6,11 +6,15 @@ import asyncio
 from dataclasses import dataclass, field
 import io
 import json
+import math
+import re
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from PIL import Image
+
+from custom_components.home_security_intelligence.pipeline.prompts import content_free_prompts
 
 
 @dataclass
@@ -109,6 +113,10 @@ class LlmServer(LocalServer):
     script: list[Any] = field(default_factory=list)
     prompts: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
+    # Token probabilities of the level, as llama.cpp's n_probs gives them: `levels` for
+    # analysis prompts, `bias` for the content-free calibration prompts (None: not sent).
+    levels: dict[str, float] | None = None
+    bias: dict[str, float] | None = None
 
     async def start(self) -> None:
         app = web.Application()
@@ -129,7 +137,24 @@ class LlmServer(LocalServer):
             if step == "500":
                 return web.json_response({"error": "boom"}, status=500)
             return web.json_response({"content": step})
-        return web.json_response({"content": self.content})
+        levels = self.bias if body["prompt"] in content_free_prompts() else self.levels
+        answer: dict[str, Any] = {"content": self.content}
+        if levels is not None and body.get("n_probs"):
+            answer["completion_probabilities"] = level_tokens(self.content, levels)
+        return web.json_response(answer)
+
+
+def level_tokens(content: str, levels: dict[str, float]) -> list[dict[str, Any]]:
+    """Split an answer into three tokens; the level's carries `levels` as alternatives."""
+    key = re.search(r'"risk_level":\s*"', content)
+    assert key is not None, "the answer names no level"
+    head, (word, tail) = content[: key.start()], content[key.end() :].split('"', 1)
+    top = [{"token": token, "logprob": math.log(p)} for token, p in levels.items()]
+    return [
+        {"token": head + '"risk_level":"', "logprob": -0.01, "top_logprobs": []},
+        {"token": word, "logprob": -0.5, "top_logprobs": top},
+        {"token": '"' + tail, "logprob": -0.01, "top_logprobs": []},
+    ]
 
 
 async def serve_404() -> TestServer:

@@ -9,6 +9,7 @@ from freezegun.api import FrozenDateTimeFactory
 import pytest
 
 from custom_components.home_security_intelligence import coordinator as hsi_coordinator
+from custom_components.home_security_intelligence.pipeline.level_belief import adjustment, calibrate
 from custom_components.home_security_intelligence.pipeline.nemotron_analyzer import level_for_score
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
@@ -79,7 +80,7 @@ async def test_the_llm_moves_the_prior_by_at_most_the_bound(
     bound: int,
     llm_score: int,
 ) -> None:
-    """Final = prior moved toward the LLM's score by at most the bound; level from the bands."""
+    """Without token probabilities the prior moves toward the LLM's score, at most the bound."""
     llm.content = llm_answer(llm_score, "critical" if llm_score else "low")
     entry = await setup_entry(llm_bound=bound, camera_roles={"porch": "entry_point"})
     event = await stored_event(hass, entry, camera_root, "porch", _night(), freezer=freezer)
@@ -97,6 +98,57 @@ async def test_the_llm_moves_the_prior_by_at_most_the_bound(
     assert abs(breakdown.llm_adjustment) <= bound
     assert event.risk_level == level_for_score(expected)
     assert event.analysis_status == "analyzed"
+
+
+HABIT = {"low": 0.45, "medium": 0.07, "high": 0.35, "critical": 0.13}
+
+
+async def test_an_answer_given_out_of_habit_moves_nothing(
+    hass: HomeAssistant,
+    camera_root: Path,
+    setup_entry: EntryFactory,
+    llm: LlmServer,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A tiny model that says "low, 2" to everything (its probabilities equal its habit)."""
+    llm.content = llm_answer(2, "low")
+    llm.levels = llm.bias = HABIT
+    entry = await setup_entry(llm_bound=20, camera_roles={"porch": "entry_point"})
+    event = await stored_event(hass, entry, camera_root, "porch", _night(), freezer=freezer)
+    breakdown = event.breakdown
+    assert breakdown is not None and breakdown.llm_belief is not None
+    assert breakdown.llm_score == 2
+    assert breakdown.llm_belief == pytest.approx((0.25, 0.25, 0.25, 0.25))
+    assert (breakdown.llm_adjustment, event.risk_score) == (0, breakdown.prior_score)
+    assert event.analysis_status == "analyzed"
+    shown = breakdown.as_dict(event.risk_score)
+    assert shown["llm_belief"] == {"low": 0.25, "medium": 0.25, "high": 0.25, "critical": 0.25}
+    assert shown["source"] == "prior+llm"
+
+
+@pytest.mark.parametrize("bound", [20, 5])
+async def test_a_convinced_model_moves_the_prior_within_the_bound(
+    hass: HomeAssistant,
+    camera_root: Path,
+    setup_entry: EntryFactory,
+    llm: LlmServer,
+    freezer: FrozenDateTimeFactory,
+    bound: int,
+) -> None:
+    """Probabilities far from the model's habit move the score toward them, at most the bound."""
+    llm.content = llm_answer(2, "low")  # the sampled answer does not decide the direction
+    llm.levels = {"low": 0.1, "medium": 0.05, "high": 0.25, "critical": 0.6}
+    llm.bias = HABIT
+    entry = await setup_entry(llm_bound=bound, camera_roles={"porch": "entry_point"})
+    event = await stored_event(hass, entry, camera_root, "porch", _night(), freezer=freezer)
+    breakdown = event.breakdown
+    assert breakdown is not None
+    belief = calibrate((0.1, 0.05, 0.25, 0.6), (0.45, 0.07, 0.35, 0.13))
+    assert breakdown.llm_belief == pytest.approx(belief, abs=1e-9)
+    step = adjustment(breakdown.prior_score, belief, bound)
+    assert 0 < step <= bound
+    assert (breakdown.llm_adjustment, event.risk_score) == (step, breakdown.prior_score + step)
+    assert event.risk_level == level_for_score(event.risk_score)
 
 
 async def test_llm_failure_leaves_the_prior_standing(

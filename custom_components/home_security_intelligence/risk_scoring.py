@@ -1,12 +1,13 @@
-"""Final scores: the fact-based prior moved toward the LLM's score by at most a bound."""
+"""Final scores: the fact-based prior moved by the LLM's evidence, at most a bound."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .pipeline.level_belief import adjustment, toward_score
 from .pipeline.models import RiskAssessment
 from .pipeline.nemotron_analyzer import level_for_score
-from .pipeline.risk_prior import RiskPrior, bounded_score
+from .pipeline.risk_prior import RiskPrior
 from .store.records import RiskBreakdown
 
 STATUS_ANALYZED = "analyzed"
@@ -16,7 +17,7 @@ STATUS_PRIOR_ONLY = "prior_only"
 def prior_breakdown(prior: RiskPrior) -> RiskBreakdown:
     """Return the prior's part of a breakdown, before any LLM."""
     factors = tuple((f.name, f.contribution, f.detail) for f in prior.factors)
-    return RiskBreakdown(prior.score, factors, None, 0)
+    return RiskBreakdown(prior.score, factors, None, 0, None)
 
 
 def combine(
@@ -28,6 +29,8 @@ def combine(
     """Return the final assessment, its breakdown and its analysis status.
 
     Without an LLM answer the prior stands (`prior_only`), with a summary that says so.
+    The LLM's calibrated belief over the levels moves the prior (see level_belief); an
+    answer without token probabilities moves it toward the LLM's own score.
     """
     if assessment is None:
         details = "; ".join(d for _, _, d in prior.factors) or "no risk factors"
@@ -39,12 +42,18 @@ def combine(
                 f"{seen} seen; scored from the facts alone (LLM unavailable)",
                 details,
             ),
-            RiskBreakdown(prior.prior_score, prior.factors, None, 0),
+            RiskBreakdown(prior.prior_score, prior.factors, None, 0, None),
             STATUS_PRIOR_ONLY,
         )
-    score, adjustment = bounded_score(prior.prior_score, assessment.risk_score, bound)
+    if assessment.belief is None:
+        step = toward_score(prior.prior_score, assessment.risk_score, bound)
+    else:
+        step = adjustment(prior.prior_score, assessment.belief, bound)
+    score = prior.prior_score + step
     return (
         RiskAssessment(score, level_for_score(score), assessment.summary, assessment.reasoning),
-        RiskBreakdown(prior.prior_score, prior.factors, assessment.risk_score, adjustment),
+        RiskBreakdown(
+            prior.prior_score, prior.factors, assessment.risk_score, step, assessment.belief
+        ),
         STATUS_ANALYZED,
     )

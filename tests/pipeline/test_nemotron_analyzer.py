@@ -8,12 +8,14 @@ from typing import Any
 from aiohttp import web
 import pytest
 
+from custom_components.home_security_intelligence.pipeline.level_belief import calibrate
 from custom_components.home_security_intelligence.pipeline.models import RiskAssessment
 from custom_components.home_security_intelligence.pipeline.nemotron_analyzer import (
     API_OPENAI,
     MAX_RESPONSE_BYTES,
     N_PREDICT,
     TEMPERATURE,
+    TOP_ALTERNATIVES,
     AnalyzerAuthError,
     AnalyzerProtocolError,
     AnalyzerUnreachableError,
@@ -21,11 +23,14 @@ from custom_components.home_security_intelligence.pipeline.nemotron_analyzer imp
     level_for_score,
     parse_assessment,
 )
-from custom_components.home_security_intelligence.pipeline.prompts import RISK_SCHEMA
+from custom_components.home_security_intelligence.pipeline.prompts import (
+    RISK_SCHEMA,
+    content_free_prompts,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from ..contract_servers import LlmServer, serve_404
+from ..contract_servers import LlmServer, level_tokens, serve_404
 from .conftest import ServeFactory
 
 
@@ -343,3 +348,98 @@ async def test_llamacpp_server_in_openai_mode_is_wrong_api(
     """A llama.cpp-only server has no /v1/chat/completions: verify fails."""
     with pytest.raises(AnalyzerProtocolError, match=r"HTTP (404|405)"):
         await _openai_analyzer(hass, llm.url).verify()
+
+
+# Token probabilities: the level's alternatives, calibrated against content-free prompts
+
+LEANING = {"low": 0.3, "medium": 0.1, "high": 0.3, "critical": 0.3}
+HABIT = {"low": 0.45, "medium": 0.1, "high": 0.3, "critical": 0.15}
+
+
+async def test_probabilities_give_a_calibrated_belief(hass: HomeAssistant, llm: LlmServer) -> None:
+    """The level's probabilities are divided by the model's habit, measured once."""
+    llm.levels, llm.bias = LEANING, HABIT
+    analyzer = _analyzer(hass, llm.url)
+    first = await analyzer.analyze_batch("PROMPT")
+    expected = calibrate(
+        (0.3, 0.1, 0.3, 0.3), (0.45, 0.1, 0.3, 0.15)
+    )  # the three content-free answers share one habit
+    assert first.belief == pytest.approx(expected)
+    assert first.risk_score == 72  # the sampled answer is kept as it was
+    sent = [body["prompt"] for body in llm.prompts]
+    assert sent[0] == "PROMPT"
+    assert sent[1:] == content_free_prompts()
+    assert all(body["n_probs"] == TOP_ALTERNATIVES for body in llm.prompts)
+    await analyzer.analyze_batch("AGAIN")
+    assert [body["prompt"] for body in llm.prompts][4:] == ["AGAIN"]  # the habit is cached
+
+
+async def test_an_outage_measures_the_habit_again(hass: HomeAssistant, llm: LlmServer) -> None:
+    """After the server was unreachable it may run another model: calibrate again."""
+    llm.levels, llm.bias = LEANING, HABIT
+    analyzer = _analyzer(hass, llm.url)
+    await analyzer.analyze_batch("ONE")
+    llm.down = True
+    with pytest.raises(AnalyzerUnreachableError):
+        await analyzer.analyze_batch("TWO")
+    llm.down = False
+    await analyzer.analyze_batch("THREE")
+    prompts = [body["prompt"] for body in llm.prompts]
+    assert prompts[5:] == ["THREE", *content_free_prompts()]
+
+
+async def test_no_probabilities_anywhere_leaves_no_belief(
+    hass: HomeAssistant, llm: LlmServer
+) -> None:
+    """Without probabilities (or none for the content-free prompts) there is no belief."""
+    analyzer = _analyzer(hass, llm.url)
+    assert (await analyzer.analyze_batch("p")).belief is None
+    assert len(llm.prompts) == 1  # no calibration asked for
+    llm.levels = LEANING  # the answer has them, the content-free prompts do not
+    assert (await analyzer.analyze_batch("p")).belief is None
+    assert len(llm.prompts) == 5
+
+
+@pytest.mark.parametrize(
+    "probabilities",
+    [
+        {"not": "a list"},
+        [{"token": 5}],
+        [{"token": '{"risk_level":"', "top_logprobs": "nope"}, {"token": "low"}],
+        ["junk"],
+    ],
+)
+async def test_malformed_probabilities_are_ignored(
+    hass: HomeAssistant, serve: ServeFactory, probabilities: Any
+) -> None:
+    """Odd probability fields never fail an answer; they only leave no belief."""
+
+    async def handler(request: web.Request) -> web.Response:
+        await request.read()
+        answer = {"content": _obj(40, "medium"), "completion_probabilities": probabilities}
+        return web.json_response(answer)
+
+    url = await serve({"POST /completion": handler})
+    result = await _analyzer(hass, url).analyze_batch("p")
+    assert (result.risk_score, result.belief) == (40, None)
+
+
+async def test_openai_logprobs_give_a_belief(hass: HomeAssistant, serve: ServeFactory) -> None:
+    """OpenAI-style `logprobs.content` is read like llama.cpp's probabilities."""
+    content = json.dumps({"risk_level": "high", "risk_score": 70, "summary": "s"})
+    requests: list[dict[str, Any]] = []
+
+    async def chat(request: web.Request) -> web.Response:
+        body = await request.json()
+        requests.append(body)
+        habit = body["messages"][0]["content"] in content_free_prompts()
+        tokens = level_tokens(content, HABIT if habit else LEANING)
+        choice = {"message": {"content": content}, "logprobs": {"content": tokens}}
+        return web.json_response({"choices": [choice]})
+
+    url = await serve({"POST /v1/chat/completions": chat})
+    result = await _openai_analyzer(hass, url).analyze_batch("PROMPT")
+    assert result.belief == pytest.approx(calibrate((0.3, 0.1, 0.3, 0.3), (0.45, 0.1, 0.3, 0.15)))
+    assert requests[0]["logprobs"] is True
+    assert requests[0]["top_logprobs"] == TOP_ALTERNATIVES
+    assert len(requests) == 4

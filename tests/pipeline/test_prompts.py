@@ -10,6 +10,7 @@ from custom_components.home_security_intelligence.pipeline.prompts import (
     MAX_LINES,
     RISK_SCHEMA,
     build_prompt,
+    content_free_prompts,
     quote,
 )
 
@@ -63,9 +64,25 @@ def test_exactly_max_lines_has_no_summary_line() -> None:
 
 
 def test_answer_format_and_schema() -> None:
-    """The format example renders with single braces; the schema requires all four fields."""
+    """The format example renders with single braces; the schema requires all four fields.
+
+    The level comes first, so that its token probabilities are the model's belief.
+    """
     prompt = build_prompt("c", "s", "e", [])
-    assert '{"risk_score": <0-100>, "risk_level": "low|medium|high|critical", ' in prompt
+    assert '{"risk_level": "low|medium|high|critical", "risk_score": <0-100>, ' in prompt
     assert "{{" not in prompt
-    assert RISK_SCHEMA["required"] == ["risk_score", "risk_level", "summary", "reasoning"]
+    assert RISK_SCHEMA["required"] == ["risk_level", "risk_score", "summary", "reasoning"]
+    assert next(iter(RISK_SCHEMA["properties"])) == "risk_level"
     assert RISK_SCHEMA["properties"]["risk_score"]["maximum"] == 100
+
+
+def test_content_free_prompts_hold_no_facts() -> None:
+    """The calibration prompts share the template but carry placeholders only."""
+    prompts = content_free_prompts()
+    assert len(prompts) == 3
+    assert len(set(prompts)) == 3
+    for prompt in prompts:
+        block = _data_block(prompt)
+        assert "person" not in block
+        assert "risk prior: 0" in block
+        assert "Start from it" in prompt

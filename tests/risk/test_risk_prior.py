@@ -1,4 +1,4 @@
-"""The explainable risk prior: factors, HA context, the LLM bound, unusualness, scenarios."""
+"""The explainable risk prior: factors, HA context, unusualness, scenarios."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from custom_components.home_security_intelligence.pipeline.risk_prior import (
     MIN_HISTORY,
     RiskFacts,
     RiskPrior,
-    bounded_score,
     compute_prior,
     group_of,
     unusualness,
@@ -272,37 +271,6 @@ def test_every_factor_detail_ends_with_its_contribution() -> None:
 )
 def test_prior_level_uses_the_shared_bands(value: int, band: str) -> None:
     assert RiskPrior(value, ()).level == band == level_for_score(value)
-
-
-def test_bound_limits_an_upward_move() -> None:
-    assert bounded_score(40, 95) == (60, 20)
-    assert bounded_score(40, 95, bound=10) == (50, 10)
-
-
-def test_bound_limits_a_downward_move() -> None:
-    assert bounded_score(70, 2) == (50, -20)
-    assert bounded_score(70, 2, bound=5) == (65, -5)
-
-
-def test_within_bound_the_llm_score_is_reached() -> None:
-    assert bounded_score(50, 62) == (62, 12)
-    assert bounded_score(50, 41) == (41, -9)
-    assert bounded_score(50, 50) == (50, 0)
-
-
-def test_no_llm_score_keeps_the_prior() -> None:
-    assert bounded_score(63, None) == (63, 0)
-
-
-def test_zero_bound_keeps_the_prior_and_negative_bound_is_rejected() -> None:
-    assert bounded_score(63, 0, bound=0) == (63, 0)
-    with pytest.raises(ValueError, match="bound"):
-        bounded_score(63, 0, bound=-1)
-
-
-def test_bounded_score_stays_within_0_100() -> None:
-    assert bounded_score(95, 150) == (100, 5)
-    assert bounded_score(5, -50) == (0, -5)
 
 
 def test_unusualness_needs_history() -> None:

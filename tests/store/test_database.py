@@ -465,7 +465,7 @@ def test_stats_count_rows(db: Database) -> None:
 
 
 def test_a_file_from_an_older_version_is_upgraded(path: Path) -> None:
-    """Columns added since (review state, risk breakdown) appear; old rows stay readable."""
+    """Columns added since (review state, breakdown, LLM belief) appear; old rows stay readable."""
     path.parent.mkdir(parents=True)
     with closing(sqlite3.connect(path)) as conn, conn:
         conn.executescript(
@@ -489,6 +489,6 @@ def test_a_file_from_an_older_version_is_upgraded(path: Path) -> None:
         assert (event.risk_score, event.reviewed, event.breakdown) == (70, False, None)
         assert db.acknowledge([1], "seen") == 1
         with closing(sqlite3.connect(path)) as conn:
-            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+            assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
     finally:
         db.close()

@@ -96,3 +96,5 @@ class RiskAssessment:
     risk_level: str
     summary: str
     reasoning: str
+    # Calibrated P(low, medium, high, critical); None when the server gives no probabilities.
+    belief: tuple[float, float, float, float] | None = None

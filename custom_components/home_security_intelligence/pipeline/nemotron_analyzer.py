@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import json
 import math
 import re
@@ -10,13 +11,16 @@ from typing import Any
 import aiohttp
 
 from .http_body import BodyTooLargeError, read_limited
+from .level_belief import Belief, TokenAlternatives, calibrate, mean_bias, read_level_probabilities
 from .models import RiskAssessment
-from .prompts import RISK_SCHEMA
+from .prompts import RISK_SCHEMA, content_free_prompts
 
 COMPLETION_TIMEOUT = aiohttp.ClientTimeout(total=120)
 PROBE_TIMEOUT = aiohttp.ClientTimeout(total=30)
 MAX_RESPONSE_BYTES = 1024 * 1024
 N_PREDICT = 320
+N_PREDICT_BIAS = 12  # enough to reach the level in a content-free answer
+TOP_ALTERNATIVES = 10
 TEMPERATURE = 0.1
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
 _DECODER = json.JSONDecoder()
@@ -76,11 +80,39 @@ class NemotronAnalyzer:
         self.api = api
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._model = model or "local"
+        self._bias: Belief | None = None
 
     async def analyze_batch(self, prompt: str) -> RiskAssessment:
-        """Return the validated assessment for a filled prompt; raise AnalyzerError otherwise."""
-        body = await self._complete(prompt, N_PREDICT, COMPLETION_TIMEOUT, RISK_SCHEMA)
-        return parse_assessment(body)
+        """Return the validated assessment for a filled prompt; raise AnalyzerError otherwise.
+
+        When the server gives token probabilities, the assessment carries the model's
+        calibrated belief over the levels (the bias is measured once per server run).
+        """
+        try:
+            body, tokens = await self._complete(prompt, N_PREDICT, COMPLETION_TIMEOUT, RISK_SCHEMA)
+            assessment = parse_assessment(body)
+            probabilities = read_level_probabilities(tokens)
+            if probabilities is None:
+                return assessment
+            bias = self._bias or await self._measure_bias()
+        except AnalyzerUnreachableError:
+            self._bias = None  # the server may come back with another model
+            raise
+        if bias is None:
+            return assessment
+        return replace(assessment, belief=calibrate(probabilities, bias))
+
+    async def _measure_bias(self) -> Belief | None:
+        """Ask the content-free prompts; keep the model's mean level probabilities."""
+        samples = []
+        for prompt in content_free_prompts():
+            _, tokens = await self._complete(
+                prompt, N_PREDICT_BIAS, COMPLETION_TIMEOUT, RISK_SCHEMA
+            )
+            if (probabilities := read_level_probabilities(tokens)) is not None:
+                samples.append(probabilities)
+        self._bias = mean_bias(samples)
+        return self._bias
 
     def _request(
         self, prompt: str, tokens: int, schema: dict[str, Any] | None
@@ -98,6 +130,8 @@ class NemotronAnalyzer:
                     "type": "json_schema",
                     "json_schema": {"name": "risk_assessment", "schema": schema},
                 }
+                request["logprobs"] = True
+                request["top_logprobs"] = TOP_ALTERNATIVES
             return "/v1/chat/completions", request
         request = {
             "prompt": prompt,
@@ -109,6 +143,7 @@ class NemotronAnalyzer:
             # llama.cpp's grammar engine: compact JSON, so small models cannot pad
             # whitespace until n_predict runs out.
             request["json_schema"] = {**schema, "x-guidance": {"whitespace_flexible": False}}
+            request["n_probs"] = TOP_ALTERNATIVES
         return "/completion", request
 
     async def _complete(
@@ -117,7 +152,8 @@ class NemotronAnalyzer:
         tokens: int,
         limit: aiohttp.ClientTimeout,
         schema: dict[str, Any] | None = None,
-    ) -> str:
+    ) -> tuple[str, TokenAlternatives]:
+        """Return the completion text and, when the server sent them, its token alternatives."""
         path, request = self._request(prompt, tokens, schema)
         try:
             async with self._session.post(
@@ -136,16 +172,18 @@ class NemotronAnalyzer:
             raise AnalyzerUnreachableError(f"LLM unreachable: {err or type(err).__name__}") from err
         try:
             data = json.loads(raw)
-            content = (
-                data["choices"][0]["message"]["content"]
-                if self.api == API_OPENAI
-                else data["content"]
-            )
-        except (ValueError, KeyError, TypeError, IndexError) as err:
+            if self.api == API_OPENAI:
+                choice = data["choices"][0]
+                content = choice["message"]["content"]
+                probabilities = (choice.get("logprobs") or {}).get("content")
+            else:
+                content = data["content"]
+                probabilities = data.get("completion_probabilities")
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
             raise AnalyzerProtocolError("LLM answer has no completion text") from err
         if not isinstance(content, str):
             raise AnalyzerProtocolError("LLM completion is not text")
-        return content
+        return content, _alternatives(probabilities)
 
     async def health_check(self) -> bool:
         """Return True when the server answers its health (llama.cpp) or model list (OpenAI)."""
@@ -161,6 +199,34 @@ class NemotronAnalyzer:
     async def verify(self) -> None:
         """Ask for one token to check the API (config flow)."""
         await self._complete("OK", 1, PROBE_TIMEOUT)
+
+
+def _alternatives(probabilities: object) -> TokenAlternatives:
+    """Read llama.cpp's `completion_probabilities` or OpenAI's `logprobs.content`.
+
+    Both are lists of {token, logprob, top_logprobs: [{token, logprob}]}; anything
+    malformed yields no alternatives (the answer then counts without probabilities).
+    """
+    if not isinstance(probabilities, list):
+        return []
+    tokens: list[tuple[str, list[tuple[str, float]]]] = []
+    for entry in probabilities:
+        if not isinstance(entry, dict) or not isinstance(token := entry.get("token"), str):
+            return []
+        top = entry.get("top_logprobs")
+        tokens.append(
+            (
+                token,
+                [
+                    (alt["token"], float(alt["logprob"]))
+                    for alt in (top if isinstance(top, list) else [])
+                    if isinstance(alt, dict)
+                    and isinstance(alt.get("token"), str)
+                    and isinstance(alt.get("logprob"), (int, float))
+                ],
+            )
+        )
+    return tokens
 
 
 def parse_assessment(text: str) -> RiskAssessment:

@@ -1,4 +1,7 @@
-"""The risk-analysis prompt and the JSON schema the LLM must answer with."""
+"""The risk-analysis prompt and the JSON schema the LLM must answer with.
+
+The level comes first in the answer: its token probabilities are the LLM's belief.
+"""
 
 from __future__ import annotations
 
@@ -19,19 +22,19 @@ detections ({count}):
 Rate how much this deserves the household's attention, from 0 (nothing) to 100 (emergency).
 Risk bands: 0-29 low, 30-59 medium, 60-84 high, 85-100 critical.
 People near entry points at night, or lingering, score higher; animals and passing cars score low.
-{guidance}Answer with one JSON object: {{"risk_score": <0-100>, "risk_level": "low|medium|high|critical", \
+{guidance}Answer with one JSON object: {{"risk_level": "low|medium|high|critical", "risk_score": <0-100>, \
 "summary": "<one sentence>", "reasoning": "<two sentences at most>"}}
 """
 
 RISK_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
     "properties": {
-        "risk_score": {"type": "integer", "minimum": 0, "maximum": 100},
         "risk_level": {"type": "string", "enum": ["low", "medium", "high", "critical"]},
+        "risk_score": {"type": "integer", "minimum": 0, "maximum": 100},
         "summary": {"type": "string", "maxLength": 300},
         "reasoning": {"type": "string", "maxLength": 600},
     },
-    "required": ["risk_score", "risk_level", "summary", "reasoning"],
+    "required": ["risk_level", "risk_score", "summary", "reasoning"],
 }
 
 MAX_FIELD = 64
@@ -81,3 +84,14 @@ def build_prompt(
         prior=prior_text,
         guidance=guidance,
     )
+
+
+CONTENT_FREE: Final = ("N/A", "", "[MASK]")
+
+
+def content_free_prompts() -> list[str]:
+    """Fill the prompt with placeholders only: what the model answers knowing nothing."""
+    return [
+        build_prompt(filler, filler, filler, [(filler, filler, 0.0)], (0, filler, []))
+        for filler in CONTENT_FREE
+    ]

@@ -1,7 +1,7 @@
 """An explainable risk prior computed from facts, before and independent of any LLM.
 
 The score is the sum of named factors (each with a contribution and a human detail),
-clamped to 0-100. The LLM may then move it by at most a bounded amount.
+clamped to 0-100. The LLM may then move it by at most a bounded amount (level_belief).
 """
 
 from __future__ import annotations
@@ -182,17 +182,6 @@ def _linger_points(frames: int, duration_s: float) -> int:
     by_time = 15 if duration_s >= 180 else 10 if duration_s >= 60 else 5 if duration_s >= 20 else 0
     by_frames = 10 if frames >= 8 else 5 if frames >= 4 else 0
     return max(by_time, by_frames)
-
-
-def bounded_score(prior: int, llm_score: int | None, bound: int = 20) -> tuple[int, int]:
-    """Move the prior toward the LLM's score by at most `bound`; return (final, adjustment)."""
-    if bound < 0:
-        raise ValueError("bound must be >= 0")
-    if llm_score is None:
-        return prior, 0
-    step = max(-bound, min(bound, llm_score - prior))
-    final = max(0, min(100, prior + step))
-    return final, final - prior
 
 
 def unusualness(counts_by_hour: Sequence[int], hour: int) -> float | None:

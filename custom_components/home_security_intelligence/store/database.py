@@ -697,13 +697,21 @@ def _set_breakdown(row: schema.Event, breakdown: RiskBreakdown | None) -> None:
     row.llm_score = breakdown.llm_score
     row.llm_adjustment = breakdown.llm_adjustment
     row.factors = json.dumps([list(f) for f in breakdown.factors])
+    row.llm_belief = None if breakdown.llm_belief is None else json.dumps(breakdown.llm_belief)
 
 
 def _breakdown(row: schema.Event) -> RiskBreakdown | None:
     if row.prior_score is None:
         return None
     factors = tuple((str(n), int(c), str(d)) for n, c, d in json.loads(row.factors or "[]"))
-    return RiskBreakdown(row.prior_score, factors, row.llm_score, row.llm_adjustment or 0)
+    belief = json.loads(row.llm_belief) if row.llm_belief else None
+    return RiskBreakdown(
+        row.prior_score,
+        factors,
+        row.llm_score,
+        row.llm_adjustment or 0,
+        None if belief is None else (belief[0], belief[1], belief[2], belief[3]),
+    )
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

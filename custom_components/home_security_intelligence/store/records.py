@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..const import RISK_LEVELS
+
 
 @dataclass(frozen=True, slots=True)
 class NewImage:
@@ -63,6 +65,7 @@ class RiskBreakdown:
     factors: tuple[tuple[str, int, str], ...]
     llm_score: int | None
     llm_adjustment: int
+    llm_belief: tuple[float, float, float, float] | None
 
     def as_dict(self, final: int | None) -> dict[str, object]:
         """JSON-ready form for events, entities and actions."""
@@ -74,6 +77,9 @@ class RiskBreakdown:
             ],
             "llm_score": self.llm_score,
             "llm_adjustment": self.llm_adjustment,
+            "llm_belief": None
+            if self.llm_belief is None
+            else dict(zip(RISK_LEVELS, (round(p, 3) for p in self.llm_belief), strict=True)),
             "final": final,
             "source": "prior+llm" if self.llm_score is not None else "prior",
         }

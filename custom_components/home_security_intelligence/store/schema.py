@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -129,6 +129,7 @@ class Event(Base):
     llm_score: Mapped[int | None] = mapped_column(Integer)
     llm_adjustment: Mapped[int | None] = mapped_column(Integer)
     factors: Mapped[str | None] = mapped_column(Text)  # JSON list of {name, contribution, detail}
+    llm_belief: Mapped[str | None] = mapped_column(Text)  # JSON [P(low), P(medium), ...]
 
     __table_args__ = (Index("ix_events_camera_time", "camera_id", "started_at", "id"),)
 
