@@ -240,6 +240,9 @@ async def test_event_after_loop_closed_is_dropped(
         watcher.handle_event(FileClosedEvent(str(path)))
     assert "dropping watcher event" in caplog.text
     assert str(path) in caplog.text
+    with caplog.at_level(logging.DEBUG, "custom_components.home_security_intelligence"):
+        watcher._adopt_folder(root / "front")  # a folder reported as the loop closed
+    assert "dropping the new folder" in caplog.text
 
 
 async def test_handle_event_kinds(hass: HomeAssistant, root: Path) -> None:

@@ -96,6 +96,18 @@ class FileWatcher:
         if (observer := self._observer) is not None and folder.is_dir():
             observer.schedule(_Handler(self), str(folder), recursive=True)
 
+    def _adopt_folder(self, folder: Path) -> None:
+        """Watch a new camera folder, then report it (executor).
+
+        In this order, the catch-up scan the report starts cannot miss an upload: what
+        lands before the watch exists is on disk for the scan, what lands after is seen.
+        """
+        self.watch_folder(folder)
+        try:
+            self._loop.call_soon_threadsafe(self._on_folder, folder.name)
+        except RuntimeError:
+            _LOGGER.debug("Event loop closed, dropping the new folder %s", folder)
+
     def camera_folders(self) -> list[str]:
         """Return the camera folders under the root (blocking)."""
         with os.scandir(self.root) as entries:
@@ -124,9 +136,8 @@ class FileWatcher:
         try:
             if event.is_directory:
                 if isinstance(event, (DirCreatedEvent, DirMovedEvent)) and path.parent == self.root:
-                    self._loop.call_soon_threadsafe(self._on_folder, path.name)
                     self._loop.call_soon_threadsafe(
-                        self._loop.run_in_executor, None, self.watch_folder, path
+                        self._loop.run_in_executor, None, self._adopt_folder, path
                     )
                 return
             if not self.is_image_file(path) or self.camera_id_for(path) is None:
