@@ -9,7 +9,13 @@ from freezegun.api import FrozenDateTimeFactory
 import pytest
 
 from custom_components.home_security_intelligence import coordinator as hsi_coordinator
-from custom_components.home_security_intelligence.pipeline.level_belief import adjustment, calibrate
+from custom_components.home_security_intelligence.pipeline.level_belief import (
+    Belief,
+    Habit,
+    adjustment,
+    calibrate,
+    measure_habit,
+)
 from custom_components.home_security_intelligence.pipeline.nemotron_analyzer import level_for_score
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
@@ -100,6 +106,12 @@ async def test_the_llm_moves_the_prior_by_at_most_the_bound(
     assert event.analysis_status == "analyzed"
 
 
+def _steady(mean: Belief) -> Habit:
+    habit = measure_habit([mean])
+    assert habit is not None
+    return habit
+
+
 HABIT = {"low": 0.45, "medium": 0.07, "high": 0.35, "critical": 0.13}
 
 
@@ -143,7 +155,7 @@ async def test_a_convinced_model_moves_the_prior_within_the_bound(
     event = await stored_event(hass, entry, camera_root, "porch", _night(), freezer=freezer)
     breakdown = event.breakdown
     assert breakdown is not None
-    belief = calibrate((0.1, 0.05, 0.25, 0.6), (0.45, 0.07, 0.35, 0.13))
+    belief = calibrate((0.1, 0.05, 0.25, 0.6), _steady((0.45, 0.07, 0.35, 0.13)))
     assert breakdown.llm_belief == pytest.approx(belief, abs=1e-9)
     step = adjustment(breakdown.prior_score, belief, bound)
     assert 0 < step <= bound

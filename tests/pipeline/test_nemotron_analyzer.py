@@ -8,7 +8,12 @@ from typing import Any
 from aiohttp import web
 import pytest
 
-from custom_components.home_security_intelligence.pipeline.level_belief import calibrate
+from custom_components.home_security_intelligence.pipeline.level_belief import (
+    Belief,
+    Habit,
+    calibrate,
+    measure_habit,
+)
 from custom_components.home_security_intelligence.pipeline.models import RiskAssessment
 from custom_components.home_security_intelligence.pipeline.nemotron_analyzer import (
     API_OPENAI,
@@ -353,6 +358,14 @@ async def test_llamacpp_server_in_openai_mode_is_wrong_api(
 # Token probabilities: the level's alternatives, calibrated against content-free prompts
 
 LEANING = {"low": 0.3, "medium": 0.1, "high": 0.3, "critical": 0.3}
+
+
+def _steady(mean: Belief) -> Habit:
+    habit = measure_habit([mean])
+    assert habit is not None
+    return habit
+
+
 HABIT = {"low": 0.45, "medium": 0.1, "high": 0.3, "critical": 0.15}
 
 
@@ -361,9 +374,8 @@ async def test_probabilities_give_a_calibrated_belief(hass: HomeAssistant, llm: 
     llm.levels, llm.bias = LEANING, HABIT
     analyzer = _analyzer(hass, llm.url)
     first = await analyzer.analyze_batch("PROMPT")
-    expected = calibrate(
-        (0.3, 0.1, 0.3, 0.3), (0.45, 0.1, 0.3, 0.15)
-    )  # the three content-free answers share one habit
+    # the three content-free answers are the same: a habit without noise
+    expected = calibrate((0.3, 0.1, 0.3, 0.3), _steady((0.45, 0.1, 0.3, 0.15)))
     assert first.belief == pytest.approx(expected)
     assert first.risk_score == 72  # the sampled answer is kept as it was
     sent = [body["prompt"] for body in llm.prompts]
@@ -439,7 +451,9 @@ async def test_openai_logprobs_give_a_belief(hass: HomeAssistant, serve: ServeFa
 
     url = await serve({"POST /v1/chat/completions": chat})
     result = await _openai_analyzer(hass, url).analyze_batch("PROMPT")
-    assert result.belief == pytest.approx(calibrate((0.3, 0.1, 0.3, 0.3), (0.45, 0.1, 0.3, 0.15)))
+    assert result.belief == pytest.approx(
+        calibrate((0.3, 0.1, 0.3, 0.3), _steady((0.45, 0.1, 0.3, 0.15)))
+    )
     assert requests[0]["logprobs"] is True
     assert requests[0]["top_logprobs"] == TOP_ALTERNATIVES
     assert len(requests) == 4

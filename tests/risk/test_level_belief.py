@@ -6,12 +6,13 @@ import math
 
 import pytest
 
+from custom_components.home_security_intelligence.const import RISK_LEVELS
 from custom_components.home_security_intelligence.pipeline.level_belief import (
-    LEVELS,
     Belief,
+    Habit,
     adjustment,
     calibrate,
-    mean_bias,
+    measure_habit,
     normalised,
     prior_bands,
     read_level_probabilities,
@@ -23,7 +24,7 @@ UNIFORM = (0.25, 0.25, 0.25, 0.25)
 
 def certain(level: str) -> Belief:
     """A belief wholly on one level."""
-    a, b, c, d = (1.0 if name == level else 0.0 for name in LEVELS)
+    a, b, c, d = (1.0 if name == level else 0.0 for name in RISK_LEVELS)
     return (a, b, c, d)
 
 
@@ -75,26 +76,49 @@ def test_normalised_rejects_empty_mass() -> None:
     assert normalised([1, 1, 2, 0]) == (0.25, 0.25, 0.5, 0)
 
 
-def test_mean_bias_averages_samples() -> None:
-    assert mean_bias([]) is None
-    assert mean_bias([(1, 0, 0, 0), (0, 0, 1, 0)]) == (0.5, 0, 0.5, 0)
+HABIT = (0.45, 0.07, 0.35, 0.13)
+
+
+def _steady(mean: Belief) -> Habit:
+    """A habit with no noise: the same answer to every content-free prompt."""
+    habit = measure_habit([mean])
+    assert habit is not None
+    return habit
+
+
+def test_measure_habit_takes_log_mean_and_spread() -> None:
+    assert measure_habit([]) is None
+    habit = measure_habit([(0.5, 0.1, 0.3, 0.1), (0.3, 0.1, 0.5, 0.1)])
+    assert habit is not None
+    assert habit.log_mean[1] == pytest.approx(math.log(0.1))
+    assert habit.noise[1] == 0
+    assert habit.noise[0] == pytest.approx(habit.noise[2]) and habit.noise[0] > 0
+    assert _steady(HABIT).noise == (0, 0, 0, 0)
 
 
 def test_calibration_turns_an_input_blind_answer_uniform() -> None:
-    bias = (0.45, 0.07, 0.35, 0.13)
-    assert calibrate(bias, bias) == pytest.approx(UNIFORM)
+    assert calibrate(HABIT, _steady(HABIT)) == pytest.approx(UNIFORM)
 
 
-def test_calibration_keeps_what_differs_from_the_bias() -> None:
-    bias = (0.45, 0.07, 0.35, 0.13)
-    belief = calibrate((0.30, 0.07, 0.35, 0.28), bias)
+def test_calibration_without_noise_divides_by_the_habit() -> None:
+    belief = calibrate((0.30, 0.07, 0.35, 0.28), _steady(HABIT))
+    expected = normalised([0.30 / 0.45, 1, 1, 0.28 / 0.13])
+    assert expected is not None
+    assert belief == pytest.approx(expected)
     assert max(belief) == belief[3]  # critical rose the most against the model's habit
 
 
+def test_differences_within_the_habits_noise_are_no_evidence() -> None:
+    noisy = Habit(_steady(HABIT).log_mean, (0.5, 0.5, 0.5, 0.5))
+    nudged = (0.40, 0.08, 0.38, 0.14)  # within the noise of every level
+    assert calibrate(nudged, noisy) == pytest.approx(UNIFORM)
+    strong = calibrate((0.05, 0.05, 0.2, 0.7), noisy)
+    assert max(strong) == strong[3] and strong[3] > 0.5  # far outside it still counts
+
+
 def test_calibration_floors_a_level_the_model_never_names() -> None:
-    belief = calibrate((0.5, 0.0, 0.5, 0.0), (0.5, 0.0, 0.5, 0.0))
-    assert belief == pytest.approx((0.5, 0, 0.5, 0))
-    assert calibrate((0.0, 0.0, 0.0, 0.0), UNIFORM) == UNIFORM
+    belief = calibrate((0.5, 0.0, 0.5, 0.0), _steady((0.5, 0.0, 0.5, 0.0)))
+    assert belief == pytest.approx(UNIFORM)
 
 
 def test_prior_bands_centre_on_the_prior() -> None:

@@ -2,23 +2,25 @@
 
 A tiny model answers "low" for nearly everything, so its sampled answer says little.
 Its token probabilities say more: they are read where the answer names its level,
-corrected for the model's own bias (measured on content-free prompts, "contextual
-calibration"), and used as evidence that reweights the prior's band. The score moves by
-the change in expected score, at most a bound: a model with no opinion moves nothing,
-a certain one moves the whole bound. A server that gives no token probabilities can
-only be taken at its word: the prior moves toward its score, at most the bound.
+corrected for the model's own habit (measured on content-free prompts, "contextual
+calibration"), stripped of what lies within the habit's own noise, and used as evidence
+that reweights the prior's band. The score moves by the change in expected score, at
+most a bound: a model with no opinion moves nothing, a certain one moves the whole
+bound. A server that gives no token probabilities can only be taken at its word: the
+prior moves toward its score, at most the bound.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 import math
+import statistics
 from typing import Final
 
-LEVELS: Final = ("low", "medium", "high", "critical")
 BAND_MIDPOINTS: Final = (15.0, 45.0, 72.0, 92.0)
 PRIOR_SPREAD: Final = 15.0  # how sure the prior is of its score: half a band
-BIAS_FLOOR: Final = 0.01  # a level the model never names on its own is not a divide-by-zero
+FLOOR: Final = 0.01  # a level the model never names is a small probability, not log(0)
 LEVEL_KEY: Final = '"risk_level":"'
 # Token spellings (lowercased, quotes and spaces stripped) that name a level.
 _SPELLINGS: Final = {
@@ -36,6 +38,18 @@ _SPELLINGS: Final = {
 
 type Belief = tuple[float, float, float, float]
 type TokenAlternatives = Sequence[tuple[str, Sequence[tuple[str, float]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Habit:
+    """What the model answers knowing nothing.
+
+    Per level: the mean log-probability over the content-free prompts, and its standard
+    deviation (the noise of an uninformed answer).
+    """
+
+    log_mean: tuple[float, ...]
+    noise: tuple[float, ...]
 
 
 def read_level_probabilities(tokens: TokenAlternatives) -> Belief | None:
@@ -65,19 +79,37 @@ def normalised(values: Sequence[float]) -> Belief | None:
     return (a, b, c, d)
 
 
-def mean_bias(samples: Sequence[Belief]) -> Belief | None:
-    """Average the model's level probabilities over content-free prompts."""
+def measure_habit(samples: Sequence[Belief]) -> Habit | None:
+    """Summarise the model's level probabilities over the content-free prompts."""
     if not samples:
         return None
-    return normalised([sum(s[i] for s in samples) / len(samples) for i in range(4)])
-
-
-def calibrate(probabilities: Belief, bias: Belief) -> Belief:
-    """Divide out the model's bias so that an input-blind answer becomes uniform."""
-    corrected = normalised(
-        [p / max(b, BIAS_FLOOR) for p, b in zip(probabilities, bias, strict=True)]
+    logs = [[math.log(max(s[i], FLOOR)) for s in samples] for i in range(4)]
+    return Habit(
+        tuple(statistics.fmean(row) for row in logs),
+        tuple(statistics.stdev(row) if len(row) > 1 else 0.0 for row in logs),
     )
-    return corrected or (0.25, 0.25, 0.25, 0.25)
+
+
+def calibrate(probabilities: Belief, habit: Habit) -> Belief:
+    """Divide out the habit and drop what lies within its noise.
+
+    Log-ratios against the habit are centred, shrunk toward 0 by one standard deviation
+    of the habit, and turned back into probabilities: an answer that ignores its input,
+    or differs from the habit no more than the habit varies by itself, becomes uniform.
+    """
+    ratios = [
+        math.log(max(p, FLOOR)) - mean
+        for p, mean in zip(probabilities, habit.log_mean, strict=True)
+    ]
+    centre = statistics.fmean(ratios)
+    shrunk = [
+        math.copysign(max(0.0, abs(r - centre) - noise), r - centre)
+        for r, noise in zip(ratios, habit.noise, strict=True)
+    ]
+    weights = [math.exp(r) for r in shrunk]
+    total = sum(weights)
+    a, b, c, d = (w / total for w in weights)
+    return (a, b, c, d)
 
 
 def prior_bands(score: int) -> Belief:

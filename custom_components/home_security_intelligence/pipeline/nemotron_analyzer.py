@@ -11,7 +11,13 @@ from typing import Any
 import aiohttp
 
 from .http_body import BodyTooLargeError, read_limited
-from .level_belief import Belief, TokenAlternatives, calibrate, mean_bias, read_level_probabilities
+from .level_belief import (
+    Habit,
+    TokenAlternatives,
+    calibrate,
+    measure_habit,
+    read_level_probabilities,
+)
 from .models import RiskAssessment
 from .prompts import RISK_SCHEMA, content_free_prompts
 
@@ -19,7 +25,7 @@ COMPLETION_TIMEOUT = aiohttp.ClientTimeout(total=120)
 PROBE_TIMEOUT = aiohttp.ClientTimeout(total=30)
 MAX_RESPONSE_BYTES = 1024 * 1024
 N_PREDICT = 320
-N_PREDICT_BIAS = 12  # enough to reach the level in a content-free answer
+N_PREDICT_HABIT = 12  # enough to reach the level in a content-free answer
 TOP_ALTERNATIVES = 10
 TEMPERATURE = 0.1
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
@@ -80,13 +86,18 @@ class NemotronAnalyzer:
         self.api = api
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._model = model or "local"
-        self._bias: Belief | None = None
+        self._habit: Habit | None = None
+
+    @property
+    def habit(self) -> Habit | None:
+        """The model's measured habit; None before the first answer with probabilities."""
+        return self._habit
 
     async def analyze_batch(self, prompt: str) -> RiskAssessment:
         """Return the validated assessment for a filled prompt; raise AnalyzerError otherwise.
 
         When the server gives token probabilities, the assessment carries the model's
-        calibrated belief over the levels (the bias is measured once per server run).
+        calibrated belief over the levels (its habit is measured once per server run).
         """
         try:
             body, tokens = await self._complete(prompt, N_PREDICT, COMPLETION_TIMEOUT, RISK_SCHEMA)
@@ -94,25 +105,25 @@ class NemotronAnalyzer:
             probabilities = read_level_probabilities(tokens)
             if probabilities is None:
                 return assessment
-            bias = self._bias or await self._measure_bias()
+            habit = self._habit or await self._measure_habit()
         except AnalyzerUnreachableError:
-            self._bias = None  # the server may come back with another model
+            self._habit = None  # the server may come back with another model
             raise
-        if bias is None:
+        if habit is None:
             return assessment
-        return replace(assessment, belief=calibrate(probabilities, bias))
+        return replace(assessment, belief=calibrate(probabilities, habit))
 
-    async def _measure_bias(self) -> Belief | None:
-        """Ask the content-free prompts; keep the model's mean level probabilities."""
+    async def _measure_habit(self) -> Habit | None:
+        """Ask the content-free prompts; keep the model's habit (mean and noise per level)."""
         samples = []
         for prompt in content_free_prompts():
             _, tokens = await self._complete(
-                prompt, N_PREDICT_BIAS, COMPLETION_TIMEOUT, RISK_SCHEMA
+                prompt, N_PREDICT_HABIT, COMPLETION_TIMEOUT, RISK_SCHEMA
             )
             if (probabilities := read_level_probabilities(tokens)) is not None:
                 samples.append(probabilities)
-        self._bias = mean_bias(samples)
-        return self._bias
+        self._habit = measure_habit(samples)
+        return self._habit
 
     def _request(
         self, prompt: str, tokens: int, schema: dict[str, Any] | None
