@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.loader import async_get_integration
 
-from .const import CONF_DETECTOR_URL, CONF_LLM_API_KEY, CONF_LLM_URL, CONF_REDIS_URL, DOMAIN
+from .const import (
+    CONF_DETECTOR_URL,
+    CONF_LLM_API_KEY,
+    CONF_LLM_URL,
+    CONF_REDIS_URL,
+    DOMAIN,
+    RISK_LEVELS,
+)
 from .data import HsiConfigEntry
+from .pipeline.level_belief import Habit
 from .urls import redact_url
 
 
@@ -49,6 +58,17 @@ async def async_get_config_entry_diagnostics(
             for name, up in health.up.items()
         },
         "cameras": sorted(coordinator.cameras),
+        "llm_habit": _habit(coordinator.analyzer.habit),
+    }
+
+
+def _habit(habit: Habit | None) -> dict[str, Any] | None:
+    """Show what the LLM answers knowing nothing (None: no token probabilities seen yet)."""
+    if habit is None:
+        return None
+    return {
+        level: {"probability": round(math.exp(mean), 3), "noise": round(noise, 3)}
+        for level, mean, noise in zip(RISK_LEVELS, habit.log_mean, habit.noise, strict=True)
     }
 
 
