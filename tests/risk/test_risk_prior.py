@@ -335,7 +335,8 @@ def test_scenario_set_is_broad_and_well_formed() -> None:
         assert all(band in BANDS for band in expect)
         if len(expect) == 2:
             assert abs(BANDS.index(expect[0]) - BANDS.index(expect[1])) == 1
-    assert sum(len(s["expect"]) == 2 for s in scenarios) <= len(scenarios) // 10
+    # Two accepted bands only where a household would genuinely hesitate: few of them.
+    assert sum(len(s["expect"]) == 2 for s in scenarios) <= len(scenarios) * 0.15
     facts = [RiskFacts(**s["facts"]) for s in scenarios]
     assert {f.camera_role for f in facts} == {"entry_point", "driveway", "yard", "street", "other"}
     assert {f.is_dark for f in facts} == {True, False}
@@ -349,7 +350,9 @@ def test_scenario_set_is_broad_and_well_formed() -> None:
         "other",
     }
     quick = [s for s in scenarios if s.get("quick")]
-    assert 6 <= len(quick) <= 10
+    assert 6 <= len(quick) <= 12
+    held_out = [s for s in scenarios if s.get("holdout")]
+    assert len(held_out) >= 15
     assert {s["expect"][0] for s in quick} == set(BANDS)
 
 
