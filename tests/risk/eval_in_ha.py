@@ -8,8 +8,9 @@ rarity, and `frames` uploads at the scenario's local time, on a date when the su
 where the scenario says. Its batch is closed with `analyze_now`; the stored event's
 breakdown is appended to HSI_EVAL_OUT as one JSON line.
 
-Environment: HSI_EVAL_LLM_URL (required), HSI_EVAL_BOUND (default 20), HSI_EVAL_QUICK=1
-for the quick subset, HSI_EVAL_OUT (a JSON-lines file), HSI_EVAL_SCENARIOS (a file).
+Environment: HSI_EVAL_LLM_URL (required), HSI_EVAL_LLM_API (llamacpp or openai),
+HSI_EVAL_LLM_KEY, HSI_EVAL_LLM_MODEL, HSI_EVAL_BOUND (default 20), HSI_EVAL_QUICK=1 for
+the quick subset, HSI_EVAL_OUT (a JSON-lines file), HSI_EVAL_SCENARIOS (a file).
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ from custom_components.home_security_intelligence.const import (
     CONF_DELIVERY_ENTITY,
     CONF_DETECTOR_URL,
     CONF_GUESTS_ENTITY,
+    CONF_LLM_API,
+    CONF_LLM_API_KEY,
     CONF_LLM_BOUND,
+    CONF_LLM_MODEL,
     CONF_LLM_URL,
     CONF_PERSON_ENTITIES,
     CONF_RETENTION_DAYS,
@@ -199,6 +203,12 @@ async def test_scenario(
             CONF_CAMERA_ROOT: str(camera_root),
             CONF_DETECTOR_URL: detector.url,
             CONF_LLM_URL: llm_url,
+            CONF_LLM_API: os.environ.get("HSI_EVAL_LLM_API") or "llamacpp",
+            **{
+                key: value
+                for key, variable in ((CONF_LLM_API_KEY, "KEY"), (CONF_LLM_MODEL, "MODEL"))
+                if (value := os.environ.get(f"HSI_EVAL_LLM_{variable}"))
+            },
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
