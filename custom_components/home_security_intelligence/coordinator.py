@@ -41,18 +41,16 @@ from .pipeline.capture_time import capture_time
 from .pipeline.detector_client import DetectorClient, DetectorError, DetectorRejectedError
 from .pipeline.file_watcher import FileWatcher
 from .pipeline.image_loader import InvalidImageError, LoadedImage, load_image
-from .pipeline.models import ClosedBatch, Detection, ImageJob, RiskAssessment
-from .pipeline.nemotron_analyzer import AnalyzerError, NemotronAnalyzer, level_for_score
-from .pipeline.prompts import build_prompt
-from .pipeline.risk_prior import compute_prior, unusualness
+from .pipeline.models import ClosedBatch, Detection, ImageJob
+from .pipeline.nemotron_analyzer import NemotronAnalyzer
 from .pipeline.thumbnail_generator import ThumbnailGenerator
 from .pipeline.upload_settler import UploadSettler
-from .risk_context import build_facts, hourly_counts
-from .risk_scoring import combine, prior_breakdown
+from .risk_analysis import RiskAnalyst
+from .risk_scoring import combine
 from .service_health import ServiceHealth
 from .state import CameraState, DetectionSummary, HubState, camera_name, groups_of
 from .store.database import IMAGE_FAILED, IMAGE_INVALID, IMAGE_PENDING, Database
-from .store.records import DetectionRecord, EventRecord, NewImage, PurgeResult, RiskBreakdown
+from .store.records import EventRecord, NewImage, PurgeResult
 from .store.work_store import WorkStore, WorkStoreError
 from .urls import signed_image_url
 
@@ -69,8 +67,6 @@ DETECTOR_BACKOFF_MAX = 300.0
 STORE_BACKOFF_MAX = 30.0
 LLM_RETRY_DELAYS: tuple[float, ...] = (5.0, 15.0, 30.0)
 REANALYZE_BATCH = 20
-
-BASELINE_DAYS = 28
 
 
 class HsiCoordinator:
@@ -116,6 +112,16 @@ class HsiCoordinator:
         )
         self.cameras: dict[str, CameraState] = {}
         self.hub = HubState()
+        self.analyst = RiskAnalyst(
+            hass,
+            self.option,
+            self._run,
+            db,
+            analyzer,
+            self.health,
+            self._camera_name,
+            self._set_llm_latency,
+        )
         self._jobs = asyncio.Semaphore(0)
         self._analysis_ready = asyncio.Event()
         self._in_flight: set[int] = set()
@@ -641,8 +647,8 @@ class HsiCoordinator:
         if not records:
             _LOGGER.debug("Batch %s has no stored detections; nothing to analyse", batch.batch_id)
             return
-        prior = await self._prior(batch.camera_id, records)
-        assessment = await self._assess(batch.camera_id, records, prior, LLM_RETRY_DELAYS)
+        prior = await self.analyst.prior(batch.camera_id, records)
+        assessment = await self.analyst.assess(batch.camera_id, records, prior, LLM_RETRY_DELAYS)
         final, breakdown, status = combine(
             prior, assessment, (r.object_type for r in records), int(self.option(CONF_LLM_BOUND))
         )
@@ -652,44 +658,6 @@ class HsiCoordinator:
         if new:
             self._publish(event)
 
-    async def _prior(self, camera_id: str, records: list[DetectionRecord]) -> RiskBreakdown:
-        """Score the facts: detections, time, camera role, rarity and the household's state."""
-        started = records[0].detected_at
-        times = await self._run(
-            self.db.detection_times,
-            camera_id,
-            started - timedelta(days=BASELINE_DAYS),
-            started - timedelta(hours=1),
-        )
-        unusual = unusualness(hourly_counts(times), dt_util.as_local(started).hour)
-        facts = build_facts(self.hass, self.option, camera_id, records, unusual)
-        return prior_breakdown(compute_prior(facts))
-
-    async def _assess(
-        self,
-        camera_id: str,
-        records: list[DetectionRecord],
-        prior: RiskBreakdown,
-        delays: tuple[float, ...],
-    ) -> RiskAssessment | None:
-        """Ask the LLM, retrying after each delay; None when it never gave a valid answer."""
-        prompt = self._prompt(camera_id, records, prior)
-        for delay in (*delays, None):
-            started = time.monotonic()
-            try:
-                assessment = await self.analyzer.analyze_batch(prompt)
-            except AnalyzerError as err:
-                self.health.set("llm", False, str(err))
-                if delay is None:
-                    return None
-                await asyncio.sleep(delay)
-            else:
-                self.health.set("llm", True)
-                self.hub.llm_latency_s = round(time.monotonic() - started, 2)
-                self._notify_hub()
-                return assessment
-        return None
-
     async def async_reanalyze(self, event_id: int) -> EventRecord | None:
         """Run the LLM again on a stored event; return it updated, or None if that failed."""
         event = await self._run(self.db.event, event_id)
@@ -698,8 +666,8 @@ class HsiCoordinator:
         records = await self._run(self.db.detections, event.detection_ids)
         if not records:
             return None
-        prior = event.breakdown or await self._prior(event.camera_id, records)
-        assessment = await self._assess(event.camera_id, records, prior, ())
+        prior = event.breakdown or await self.analyst.prior(event.camera_id, records)
+        assessment = await self.analyst.assess(event.camera_id, records, prior, ())
         if assessment is None:
             return None
         final, breakdown, status = combine(
@@ -721,27 +689,6 @@ class HsiCoordinator:
             _LOGGER.info("Re-assessed %d events stored while the LLM was unavailable", done)
         return done
 
-    def _prompt(
-        self,
-        camera_id: str,
-        records: list[DetectionRecord],
-        prior: RiskBreakdown,
-    ) -> str:
-        state = self.cameras.get(camera_id)
-        local = [dt_util.as_local(r.detected_at) for r in records]
-        score, details = prior.prior_score, [d for _, _, d in prior.factors]
-        return build_prompt(
-            state.name if state else camera_id,
-            local[0].strftime("%Y-%m-%d %H:%M:%S %Z"),
-            local[-1].strftime("%Y-%m-%d %H:%M:%S %Z"),
-            [
-                (when.strftime("%H:%M:%S"), r.object_type, r.confidence)
-                for when, r in zip(local, records, strict=True)
-            ],
-            (score, level_for_score(score), details),
-            int(self.option(CONF_LLM_BOUND)),
-        )
-
     @callback
     def _publish(self, event: EventRecord) -> None:
         state = self.cameras.get(event.camera_id)
@@ -752,11 +699,10 @@ class HsiCoordinator:
 
     def event_data(self, event: EventRecord) -> dict[str, Any]:
         """Return the `home_security_intelligence_event` payload of a stored event."""
-        state = self.cameras.get(event.camera_id)
         shown = event.detection_ids[-1] if event.thumbnail_path and event.detection_ids else None
         return {
             "camera_id": event.camera_id,
-            "camera_name": state.name if state else event.camera_id,
+            "camera_name": self._camera_name(event.camera_id),
             "event_id": event.id,
             "risk_score": event.risk_score,
             "risk_level": event.risk_level,
@@ -770,6 +716,15 @@ class HsiCoordinator:
             "reviewed": event.reviewed,
             **self._image_urls(shown),
         }
+
+    def _camera_name(self, camera_id: str) -> str:
+        state = self.cameras.get(camera_id)
+        return state.name if state else camera_id
+
+    @callback
+    def _set_llm_latency(self, seconds: float) -> None:
+        self.hub.llm_latency_s = seconds
+        self._notify_hub()
 
     # Retention
 

@@ -1,0 +1,107 @@
+"""Scoring a batch: facts from HA and the camera's history, the prior, the LLM's answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+import time
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+
+from .const import CONF_LLM_BOUND
+from .pipeline.models import RiskAssessment
+from .pipeline.nemotron_analyzer import AnalyzerError, NemotronAnalyzer, level_for_score
+from .pipeline.prompts import build_prompt
+from .pipeline.risk_prior import compute_prior, unusualness
+from .risk_context import BASELINE_DAYS, build_facts, hourly_counts
+from .risk_scoring import prior_breakdown
+from .service_health import ServiceHealth
+from .store.database import Database
+from .store.records import DetectionRecord, RiskBreakdown
+
+type Runner = Callable[..., Awaitable[Any]]
+
+
+class RiskAnalyst:
+    """Builds a batch's prior and asks the LLM about it (with retries)."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        option: Callable[[str], Any],
+        run: Runner,
+        db: Database,
+        analyzer: NemotronAnalyzer,
+        health: ServiceHealth,
+        camera_name: Callable[[str], str],
+        on_llm_latency: Callable[[float], None],
+    ) -> None:
+        """Use `run` for blocking database reads; report LLM health and latency."""
+        self._hass = hass
+        self._option = option
+        self._run = run
+        self._db = db
+        self._analyzer = analyzer
+        self._health = health
+        self._camera_name = camera_name
+        self._on_llm_latency = on_llm_latency
+
+    async def prior(self, camera_id: str, records: list[DetectionRecord]) -> RiskBreakdown:
+        """Score the facts: detections, time, camera role, rarity and the household's state."""
+        started = records[0].detected_at
+        times = await self._run(
+            self._db.detection_times,
+            camera_id,
+            started - timedelta(days=BASELINE_DAYS),
+            started - timedelta(hours=1),
+        )
+        unusual = unusualness(hourly_counts(times), dt_util.as_local(started).hour)
+        facts = build_facts(self._hass, self._option, camera_id, records, unusual)
+        return prior_breakdown(compute_prior(facts))
+
+    async def assess(
+        self,
+        camera_id: str,
+        records: list[DetectionRecord],
+        prior: RiskBreakdown,
+        delays: tuple[float, ...],
+    ) -> RiskAssessment | None:
+        """Ask the LLM, retrying after each delay; None when it never gave a valid answer."""
+        prompt = self._prompt(camera_id, records, prior)
+        for delay in (*delays, None):
+            started = time.monotonic()
+            try:
+                assessment = await self._analyzer.analyze_batch(prompt)
+            except AnalyzerError as err:
+                self._health.set("llm", False, str(err))
+                if delay is None:
+                    return None
+                await asyncio.sleep(delay)
+            else:
+                self._health.set("llm", True)
+                self._on_llm_latency(round(time.monotonic() - started, 2))
+                return assessment
+        return None
+
+    def _prompt(
+        self,
+        camera_id: str,
+        records: list[DetectionRecord],
+        prior: RiskBreakdown,
+    ) -> str:
+        local = [dt_util.as_local(r.detected_at) for r in records]
+        score, details = prior.prior_score, [d for _, _, d in prior.factors]
+        return build_prompt(
+            self._camera_name(camera_id),
+            local[0].strftime("%Y-%m-%d %H:%M:%S %Z"),
+            local[-1].strftime("%Y-%m-%d %H:%M:%S %Z"),
+            [
+                (when.strftime("%H:%M:%S"), r.object_type, r.confidence)
+                for when, r in zip(local, records, strict=True)
+            ],
+            (score, level_for_score(score), details),
+            int(self._option(CONF_LLM_BOUND)),
+        )
