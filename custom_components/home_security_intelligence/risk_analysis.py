@@ -71,20 +71,23 @@ class RiskAnalyst:
     ) -> RiskAssessment | None:
         """Ask the LLM, retrying after each delay; None when it never gave a valid answer."""
         prompt = self._prompt(camera_id, records, prior)
-        for delay in (*delays, None):
-            started = time.monotonic()
-            try:
-                assessment = await self._analyzer.analyze_batch(prompt)
-            except AnalyzerError as err:
-                self._health.set("llm", False, str(err))
-                if delay is None:
-                    return None
-                await asyncio.sleep(delay)
-            else:
-                self._health.set("llm", True)
-                self._on_llm_latency(round(time.monotonic() - started, 2))
+        for delay in delays:
+            if (assessment := await self._ask(prompt)) is not None:
                 return assessment
-        return None
+            await asyncio.sleep(delay)
+        return await self._ask(prompt)
+
+    async def _ask(self, prompt: str) -> RiskAssessment | None:
+        """One LLM call; its outcome is recorded in the service health and the hub."""
+        started = time.monotonic()
+        try:
+            assessment = await self._analyzer.analyze_batch(prompt)
+        except AnalyzerError as err:
+            self._health.set("llm", False, str(err))
+            return None
+        self._health.set("llm", True)
+        self._on_llm_latency(round(time.monotonic() - started, 2))
+        return assessment
 
     def _prompt(
         self,
