@@ -119,7 +119,7 @@ class HsiCoordinator:
             db,
             analyzer,
             self.health,
-            self._camera_name,
+            self._display_name,
             self._set_llm_latency,
         )
         self._jobs = asyncio.Semaphore(0)
@@ -702,7 +702,7 @@ class HsiCoordinator:
         shown = event.detection_ids[-1] if event.thumbnail_path and event.detection_ids else None
         return {
             "camera_id": event.camera_id,
-            "camera_name": self._camera_name(event.camera_id),
+            "camera_name": self._display_name(event.camera_id),
             "event_id": event.id,
             "risk_score": event.risk_score,
             "risk_level": event.risk_level,
@@ -717,7 +717,7 @@ class HsiCoordinator:
             **self._image_urls(shown),
         }
 
-    def _camera_name(self, camera_id: str) -> str:
+    def _display_name(self, camera_id: str) -> str:
         state = self.cameras.get(camera_id)
         return state.name if state else camera_id
 

@@ -61,7 +61,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.sun import is_up
 from homeassistant.util import dt as dt_util
 
-from ..conftest import DetectorServer
+from ..contract_servers import DetectorServer
 from ..helpers import coordinator_of, drop_and_detect, wait_for
 
 # The test plugin logs every SQL statement; the evaluation's output has no use for them.

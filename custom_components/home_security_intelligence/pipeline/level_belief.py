@@ -72,9 +72,14 @@ def read_level_probabilities(tokens: TokenAlternatives) -> Belief | None:
 
 def normalised(values: Sequence[float]) -> Belief | None:
     """Scale four non-negative values to sum 1; None when they sum to 0."""
-    total = sum(values)
-    if len(values) != 4 or total <= 0:
+    if len(values) != 4 or sum(values) <= 0:
         return None
+    return _scaled(values)
+
+
+def _scaled(values: Sequence[float]) -> Belief:
+    """Scale four values with a positive sum to sum 1."""
+    total = sum(values)
     a, b, c, d = (v / total for v in values)
     return (a, b, c, d)
 
@@ -106,16 +111,12 @@ def calibrate(probabilities: Belief, habit: Habit) -> Belief:
         math.copysign(max(0.0, abs(r - centre) - noise), r - centre)
         for r, noise in zip(ratios, habit.noise, strict=True)
     ]
-    weights = [math.exp(r) for r in shrunk]
-    total = sum(weights)
-    a, b, c, d = (w / total for w in weights)
-    return (a, b, c, d)
+    return _scaled([math.exp(r) for r in shrunk])
 
 
 def prior_bands(score: int) -> Belief:
     """Spread the prior over the bands: a bell of width PRIOR_SPREAD around its score."""
-    weights = [math.exp(-(((score - mid) / PRIOR_SPREAD) ** 2) / 2) for mid in BAND_MIDPOINTS]
-    return normalised(weights) or (0.25, 0.25, 0.25, 0.25)
+    return _scaled([math.exp(-(((score - mid) / PRIOR_SPREAD) ** 2) / 2) for mid in BAND_MIDPOINTS])
 
 
 def adjustment(prior: int, belief: Belief, bound: int) -> int:
