@@ -16,7 +16,7 @@ from custom_components.home_security_intelligence.pipeline.level_belief import (
     calibrate,
     measure_habit,
 )
-from custom_components.home_security_intelligence.pipeline.nemotron_analyzer import level_for_score
+from custom_components.home_security_intelligence.risk_levels import level_for_score
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 

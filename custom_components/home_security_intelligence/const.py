@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from .risk_levels import RiskLevel
+
 DOMAIN: Final = "home_security_intelligence"
 
 CONF_CAMERA_ROOT: Final = "camera_root"
@@ -59,4 +61,4 @@ THUMBNAIL_DIR: Final = "thumbnails"
 
 IMAGE_SUFFIXES: Final = frozenset({".jpg", ".jpeg", ".png"})
 
-RISK_LEVELS: Final = ("low", "medium", "high", "critical")
+RISK_LEVELS: Final = tuple(RiskLevel)

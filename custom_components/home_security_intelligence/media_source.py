@@ -18,7 +18,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .coordinator import HsiCoordinator
-from .store.records import EventQuery, EventRecord
+from .store.records import AnalysisStatus, EventQuery, EventRecord
 from .urls import image_path, signed_image_url
 
 MAX_EVENTS_PER_DAY = 500
@@ -166,7 +166,7 @@ class HsiMediaSource(MediaSource):
 def _event_title(event: EventRecord) -> str:
     when = dt_util.as_local(event.started_at).strftime("%H:%M:%S")
     level = event.risk_level or "not assessed"
-    if event.analysis_status == "prior_only":
+    if event.analysis_status == AnalysisStatus.PRIOR_ONLY:
         level += " (facts only)"
     return f"{when} {level}: {', '.join(event.objects)}"
 

@@ -13,10 +13,11 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_LLM_BOUND
 from .pipeline.models import RiskAssessment
-from .pipeline.nemotron_analyzer import AnalyzerError, NemotronAnalyzer, level_for_score
+from .pipeline.nemotron_analyzer import AnalyzerError, NemotronAnalyzer
 from .pipeline.prompts import build_prompt
 from .pipeline.risk_prior import compute_prior, unusualness
 from .risk_context import BASELINE_DAYS, build_facts, hourly_counts
+from .risk_levels import level_for_score
 from .risk_scoring import prior_breakdown
 from .service_health import ServiceHealth
 from .store.database import Database

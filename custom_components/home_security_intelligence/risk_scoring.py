@@ -6,12 +6,9 @@ from collections.abc import Iterable
 
 from .pipeline.level_belief import adjustment, toward_score
 from .pipeline.models import RiskAssessment
-from .pipeline.nemotron_analyzer import level_for_score
 from .pipeline.risk_prior import RiskPrior
-from .store.records import RiskBreakdown
-
-STATUS_ANALYZED = "analyzed"
-STATUS_PRIOR_ONLY = "prior_only"
+from .risk_levels import level_for_score
+from .store.records import AnalysisStatus, RiskBreakdown
 
 
 def prior_breakdown(prior: RiskPrior) -> RiskBreakdown:
@@ -43,7 +40,7 @@ def combine(
                 details,
             ),
             RiskBreakdown(prior.prior_score, prior.factors, None, 0, None),
-            STATUS_PRIOR_ONLY,
+            AnalysisStatus.PRIOR_ONLY,
         )
     if assessment.belief is None:
         step = toward_score(prior.prior_score, assessment.risk_score, bound)
@@ -55,5 +52,5 @@ def combine(
         RiskBreakdown(
             prior.prior_score, prior.factors, assessment.risk_score, step, assessment.belief
         ),
-        STATUS_ANALYZED,
+        AnalysisStatus.ANALYZED,
     )

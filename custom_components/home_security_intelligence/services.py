@@ -16,11 +16,11 @@ from homeassistant.util.json import JsonObjectType, JsonValueType
 from .const import DOMAIN, RISK_LEVELS
 from .coordinator import HsiCoordinator
 from .data import HsiConfigEntry
+from .risk_levels import MIN_SCORE, RiskLevel
 from .store.records import EventQuery
 from .urls import signed_image_url
 
 ATTR_ENTRY = "config_entry_id"
-MIN_SCORE = {"low": 0, "medium": 30, "high": 60, "critical": 85}
 
 _ENTRY = {probatio.Optional(ATTR_ENTRY): cv.string}
 GET_EVENTS_SCHEMA = probatio.Schema(
@@ -80,7 +80,9 @@ async def _get_events(call: ServiceCall) -> ServiceResponse:
     since, until = call.data.get("since"), call.data.get("until")
     query = EventQuery(
         camera_ids=tuple(call.data.get("cameras", ())),
-        min_score=MIN_SCORE[call.data["min_level"]] if "min_level" in call.data else None,
+        min_score=MIN_SCORE[RiskLevel(call.data["min_level"])]
+        if "min_level" in call.data
+        else None,
         since=dt_util.as_utc(since) if since else None,
         until=dt_util.as_utc(until) if until else None,
         reviewed=call.data.get("reviewed"),

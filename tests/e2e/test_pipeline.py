@@ -10,7 +10,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.home_security_intelligence.const import DOMAIN, EVENT_RISK
-from custom_components.home_security_intelligence.pipeline.nemotron_analyzer import level_for_score
+from custom_components.home_security_intelligence.risk_levels import level_for_score
 from homeassistant import config_entries
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant

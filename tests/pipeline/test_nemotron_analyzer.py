@@ -25,13 +25,13 @@ from custom_components.home_security_intelligence.pipeline.nemotron_analyzer imp
     AnalyzerProtocolError,
     AnalyzerUnreachableError,
     NemotronAnalyzer,
-    level_for_score,
     parse_assessment,
 )
 from custom_components.home_security_intelligence.pipeline.prompts import (
     RISK_SCHEMA,
     content_free_prompts,
 )
+from custom_components.home_security_intelligence.risk_levels import level_for_score
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 

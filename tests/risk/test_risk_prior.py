@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from custom_components.home_security_intelligence.pipeline.nemotron_analyzer import level_for_score
 from custom_components.home_security_intelligence.pipeline.risk_prior import (
     MIN_HISTORY,
     RiskFacts,
@@ -18,6 +17,7 @@ from custom_components.home_security_intelligence.pipeline.risk_prior import (
     group_of,
     unusualness,
 )
+from custom_components.home_security_intelligence.risk_levels import level_for_score
 
 SCENARIOS = Path(__file__).parent / "scenarios.json"
 BANDS = ("low", "medium", "high", "critical")

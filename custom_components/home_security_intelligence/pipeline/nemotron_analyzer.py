@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 
+from ..risk_levels import level_for_score
 from .http_body import BodyTooLargeError, read_limited
 from .level_belief import (
     Habit,
@@ -46,17 +47,6 @@ class AnalyzerProtocolError(AnalyzerError):
 
 class AnalyzerAuthError(AnalyzerProtocolError):
     """The server refused the API key (401 or 403)."""
-
-
-def level_for_score(score: int) -> str:
-    """Map a 0-100 score to its band: 0-29 low, 30-59 medium, 60-84 high, 85-100 critical."""
-    if score >= 85:
-        return "critical"
-    if score >= 60:
-        return "high"
-    if score >= 30:
-        return "medium"
-    return "low"
 
 
 API_LLAMACPP = "llamacpp"

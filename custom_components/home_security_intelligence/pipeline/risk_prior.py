@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from .nemotron_analyzer import level_for_score
+from ..risk_levels import level_for_score
 
 # Object groups in order of concern; a class outside them is "other".
 CLASS_GROUPS: Final[dict[str, frozenset[str]]] = {

@@ -19,10 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..pipeline.models import ClosedBatch, Detection, ImageJob, OpenBatch, RiskAssessment
 from . import schema
 from .records import (
+    AnalysisStatus,
+    BatchState,
     CameraRecord,
     DetectionRecord,
     EventQuery,
     EventRecord,
+    ImageState,
     NewImage,
     PurgeResult,
     RiskBreakdown,
@@ -30,14 +33,14 @@ from .records import (
 
 _LOGGER = logging.getLogger(__name__)
 
-IMAGE_PENDING = "pending"
-IMAGE_DONE = "done"
-IMAGE_INVALID = "invalid"
-IMAGE_FAILED = "failed"
+IMAGE_PENDING = ImageState.PENDING
+IMAGE_DONE = ImageState.DONE
+IMAGE_INVALID = ImageState.INVALID
+IMAGE_FAILED = ImageState.FAILED
 
-BATCH_OPEN = "open"
-BATCH_CLOSED = "closed"
-BATCH_ANALYZED = "analyzed"
+BATCH_OPEN = BatchState.OPEN
+BATCH_CLOSED = BatchState.CLOSED
+BATCH_ANALYZED = BatchState.ANALYZED
 
 
 class Database:
@@ -498,7 +501,7 @@ class Database:
         with self._session() as session:
             rows = session.scalars(
                 select(schema.Event)
-                .where(schema.Event.analysis_status != "analyzed")
+                .where(schema.Event.analysis_status != AnalysisStatus.ANALYZED)
                 .order_by(schema.Event.id)
                 .limit(limit)
             ).all()

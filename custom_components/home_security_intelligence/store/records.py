@@ -4,8 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from ..const import RISK_LEVELS
+
+
+class ImageState(StrEnum):
+    """Where an image stands in the ledger."""
+
+    PENDING = "pending"
+    DONE = "done"
+    INVALID = "invalid"
+    FAILED = "failed"
+
+
+class BatchState(StrEnum):
+    """Where a batch stands in the embedded store."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    ANALYZED = "analyzed"
+
+
+class AnalysisStatus(StrEnum):
+    """How an event's score was reached: with the LLM's evidence, or from the facts alone."""
+
+    ANALYZED = "analyzed"
+    PRIOR_ONLY = "prior_only"
 
 
 @dataclass(frozen=True, slots=True)
