@@ -117,7 +117,7 @@ class DetectorClient:
         try:
             async with self._session.get(f"{self.url}/health", timeout=HEALTH_TIMEOUT) as resp:
                 return resp.status in (200, 404)
-        except aiohttp.ClientError, TimeoutError:
+        except (aiohttp.ClientError, TimeoutError):
             return False
 
     async def verify(self) -> None:
@@ -135,7 +135,7 @@ def _from_deepstack(item: Any) -> Any:
     try:
         left, top = float(item["x_min"]), float(item["y_min"])
         width, height = float(item["x_max"]) - left, float(item["y_max"]) - top
-    except KeyError, TypeError, ValueError:
+    except (KeyError, TypeError, ValueError):
         return None
     return {
         "class": item.get("label"),

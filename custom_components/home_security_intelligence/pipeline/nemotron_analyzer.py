@@ -194,7 +194,7 @@ class NemotronAnalyzer:
                 f"{self.url}{path}", headers=self._headers, timeout=PROBE_TIMEOUT
             ) as resp:
                 return resp.status == 200
-        except aiohttp.ClientError, TimeoutError:
+        except (aiohttp.ClientError, TimeoutError):
             return False
 
     async def verify(self) -> None:
