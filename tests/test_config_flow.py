@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, get_schema_suggested_value
 
+from custom_components.home_security_intelligence import coordinator as hsi_coordinator
 from custom_components.home_security_intelligence.const import (
     CONF_BATCH_IDLE,
     CONF_BATCH_WINDOW,
@@ -19,6 +20,7 @@ from custom_components.home_security_intelligence.const import (
     CONF_DETECTOR_API,
     CONF_DETECTOR_URL,
     CONF_LLM_API,
+    CONF_LLM_API_KEY,
     CONF_LLM_URL,
     CONF_REDIS_URL,
     CONF_RETENTION_DAYS,
@@ -27,12 +29,13 @@ from custom_components.home_security_intelligence.const import (
     DOMAIN,
 )
 from custom_components.home_security_intelligence.store.redis_store import RedisWorkStore
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
 from .conftest import EntryFactory, ledger, make_jpeg, wait_for, write_file
-from .contract_servers import DetectorServer, LlmServer, serve_404
+from .contract_servers import DetectorServer, LlmServer, OpenAiServer, serve_404
+from .helpers import close_batch, coordinator_of, drop_and_detect
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -548,3 +551,139 @@ async def test_options_ask_each_camera_role(
     result = await hass.config_entries.options.async_configure(result["flow_id"], tuning)
     defaults = {str(k): k.default() for k in result["data_schema"].schema}
     assert defaults == {"front_door": "entry_point", "street": "street"}
+
+
+# Reauth: the OpenAI-compatible LLM refuses the API key
+
+
+@pytest.fixture
+async def openai(socket_enabled: None) -> AsyncGenerator[OpenAiServer]:
+    """An OpenAI-compatible LLM on 127.0.0.1 that accepts only the key `sk-test`."""
+    server = OpenAiServer()
+    await server.start()
+    yield server
+    await server.close()
+
+
+async def openai_entry(
+    hass: HomeAssistant,
+    camera_root: Path,
+    detector: DetectorServer,
+    openai: OpenAiServer,
+    key: str,
+) -> MockConfigEntry:
+    """An entry on the OpenAI-compatible LLM with `key`, set up."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={
+            **user_input(camera_root, detector, openai),  # type: ignore[arg-type]
+            CONF_LLM_API: "openai",
+            CONF_LLM_API_KEY: key,
+        },
+        options={**DEFAULT_OPTIONS, "upload_settle_seconds": 0.2},
+        unique_id=str(camera_root),
+        title="cameras",
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+def reauth_flows(hass: HomeAssistant) -> list[Any]:
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flow["context"]["source"] == SOURCE_REAUTH
+    ]
+
+
+async def test_reauth_tests_the_new_key_then_saves_it_and_reloads(
+    hass: HomeAssistant, camera_root: Path, detector: DetectorServer, openai: OpenAiServer
+) -> None:
+    """A refused key is kept out; an accepted one is saved and the entry reloaded with it."""
+    entry = await openai_entry(hass, camera_root, detector, openai, "sk-revoked")
+    before = coordinator_of(entry)
+
+    result = await entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["description_placeholders"] == {"name": "cameras", "url": openai.url}
+    assert [str(k) for k in result["data_schema"].schema] == [CONF_LLM_API_KEY]
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LLM_API_KEY: "still-wrong"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_LLM_API_KEY: "llm_invalid_auth"}
+    assert entry.data[CONF_LLM_API_KEY] == "sk-revoked"
+    assert not openai.requests, "a refused request is not answered"
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LLM_API_KEY: " sk-test "}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.data[CONF_LLM_API_KEY] == "sk-test"
+    assert entry.data[CONF_LLM_URL] == openai.url
+    assert entry.state is ConfigEntryState.LOADED
+    assert coordinator_of(entry) is not before, "the entry was reloaded"
+    assert [r["max_tokens"] for r in openai.requests] == [1], "the new key was tested once"
+
+
+async def test_reauth_shows_an_unreachable_llm_at_the_top(
+    hass: HomeAssistant, camera_root: Path, detector: DetectorServer, openai: OpenAiServer
+) -> None:
+    """The form has only the key field, so an error of the LLM's URL is a form-wide one."""
+    entry = await openai_entry(hass, camera_root, detector, openai, "sk-revoked")
+    result = await entry.start_reauth_flow(hass)
+    await openai.close()
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_LLM_API_KEY: "sk-test"}
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "llm_unreachable"}
+    assert entry.data[CONF_LLM_API_KEY] == "sk-revoked"
+
+
+async def test_key_refused_while_running_starts_one_reauth(
+    hass: HomeAssistant,
+    camera_root: Path,
+    detector: DetectorServer,
+    openai: OpenAiServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 401 from the LLM during analysis asks for a new key once; the new key is then used."""
+    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+    entry = await openai_entry(hass, camera_root, detector, openai, "sk-revoked")
+    assert not reauth_flows(hass)
+
+    await drop_and_detect(hass, entry, camera_root, "porch")
+    event = await close_batch(hass, entry, "porch")
+    assert event.analysis_status == "prior_only"
+    assert not coordinator_of(entry).health.up["llm"]
+    await hass.async_block_till_done()
+    flows = reauth_flows(hass)
+    assert len(flows) == 1, "two refused calls (first try and retry), one reauth"
+    assert flows[0]["context"]["entry_id"] == entry.entry_id
+
+    await drop_and_detect(hass, entry, camera_root, "porch", seed=1)
+    event = await close_batch(hass, entry, "porch")
+    assert event.analysis_status == "prior_only"
+    await hass.async_block_till_done()
+    assert len(reauth_flows(hass)) == 1, "a later refusal does not start another"
+
+    result = await hass.config_entries.flow.async_configure(
+        flows[0]["flow_id"], {CONF_LLM_API_KEY: "sk-test"}
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert not reauth_flows(hass)
+    await drop_and_detect(hass, entry, camera_root, "porch", seed=2)
+    event = await close_batch(hass, entry, "porch")
+    assert event.analysis_status == "analyzed"
+    assert openai.requests, "the LLM answered with the new key"

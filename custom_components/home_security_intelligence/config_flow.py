@@ -1,7 +1,8 @@
-"""Config, reconfigure and options flows; every service is tested before it is saved."""
+"""Config, reconfigure, reauth and options flows; every service is tested before it is saved."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import os
 from pathlib import Path
 from typing import Any
@@ -113,34 +114,41 @@ def _root_error(hass: HomeAssistant, raw: str) -> str | None:
     return None
 
 
-async def async_validate(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
-    """Test every part of the connection; return form errors by field."""
-    errors: dict[str, str] = {}
-    if error := await hass.async_add_executor_job(_root_error, hass, data[CONF_CAMERA_ROOT]):
-        errors[CONF_CAMERA_ROOT] = error
-    session = async_get_clientsession(hass)
-    try:
-        await DetectorClient(
-            session, data[CONF_DETECTOR_URL], data.get(CONF_DETECTOR_API, API_DETECT)
-        ).verify()
-    except DetectorUnreachableError:
-        errors[CONF_DETECTOR_URL] = "detector_unreachable"
-    except DetectorProtocolError:
-        errors[CONF_DETECTOR_URL] = "detector_wrong_api"
+async def _llm_errors(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
+    """Ask the LLM for one token with the entry's key; return form errors by field."""
     try:
         await NemotronAnalyzer(
-            session,
+            async_get_clientsession(hass),
             data[CONF_LLM_URL],
             data.get(CONF_LLM_API, API_LLAMACPP),
             data.get(CONF_LLM_API_KEY),
             data.get(CONF_LLM_MODEL),
         ).verify()
     except AnalyzerAuthError:
-        errors[CONF_LLM_API_KEY] = "llm_invalid_auth"
+        return {CONF_LLM_API_KEY: "llm_invalid_auth"}
     except AnalyzerProtocolError:
-        errors[CONF_LLM_URL] = "llm_wrong_api"
+        return {CONF_LLM_URL: "llm_wrong_api"}
     except AnalyzerUnreachableError:
-        errors[CONF_LLM_URL] = "llm_unreachable"
+        return {CONF_LLM_URL: "llm_unreachable"}
+    return {}
+
+
+async def async_validate(hass: HomeAssistant, data: dict[str, Any]) -> dict[str, str]:
+    """Test every part of the connection; return form errors by field."""
+    errors: dict[str, str] = {}
+    if error := await hass.async_add_executor_job(_root_error, hass, data[CONF_CAMERA_ROOT]):
+        errors[CONF_CAMERA_ROOT] = error
+    try:
+        await DetectorClient(
+            async_get_clientsession(hass),
+            data[CONF_DETECTOR_URL],
+            data.get(CONF_DETECTOR_API, API_DETECT),
+        ).verify()
+    except DetectorUnreachableError:
+        errors[CONF_DETECTOR_URL] = "detector_unreachable"
+    except DetectorProtocolError:
+        errors[CONF_DETECTOR_URL] = "detector_wrong_api"
+    errors.update(await _llm_errors(hass, data))
     if redis_url := data.get(CONF_REDIS_URL):
         try:
             store = RedisWorkStore(connect(redis_url))
@@ -214,6 +222,32 @@ class HsiConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reconfigure",
             data_schema=_connection_schema(user_input or dict(entry.data)),
             errors=errors,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Ask for a new key once the LLM refused the current one."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Take a new LLM API key, test it on the LLM, then save it and reload."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, CONF_LLM_API_KEY: user_input[CONF_LLM_API_KEY].strip()}
+            # The form has only the key: an error of the URL shows at the top.
+            errors = {
+                field if field == CONF_LLM_API_KEY else "base": error
+                for field, error in (await _llm_errors(self.hass, data)).items()
+            }
+            if not errors:
+                return self.async_update_reload_and_abort(entry, data=data)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=probatio.Schema({probatio.Required(CONF_LLM_API_KEY): _PASSWORD}),
+            errors=errors,
+            description_placeholders={"url": entry.data[CONF_LLM_URL]},
         )
 
 

@@ -13,7 +13,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_LLM_BOUND
 from .pipeline.models import RiskAssessment
-from .pipeline.nemotron_analyzer import AnalyzerError, NemotronAnalyzer
+from .pipeline.nemotron_analyzer import AnalyzerAuthError, AnalyzerError, NemotronAnalyzer
 from .pipeline.prompts import build_prompt
 from .pipeline.risk_prior import compute_prior, unusualness
 from .risk_context import BASELINE_DAYS, build_facts, hourly_counts
@@ -83,6 +83,9 @@ class RiskAnalyst:
         started = time.monotonic()
         try:
             assessment = await self._analyzer.analyze_batch(prompt)
+        except AnalyzerAuthError as err:
+            self._health.refused("llm", str(err))
+            return None
         except AnalyzerError as err:
             self._health.set("llm", False, str(err))
             return None

@@ -36,6 +36,7 @@ class ServiceHealth:
         self.up: dict[str, bool] = dict.fromkeys(SERVICES, True)
         self.down_since: dict[str, datetime] = {}
         self.last_error: dict[str, str] = {}
+        self._reauth_started = False
 
     def issue_id(self, name: str) -> str:
         """Repair issue id of a service of this entry."""
@@ -50,6 +51,7 @@ class ServiceHealth:
             return
         self.up[name] = up
         if up:
+            self._reauth_started = False
             self.down_since.pop(name, None)
             ir.async_delete_issue(self._hass, DOMAIN, self.issue_id(name))
             _LOGGER.info("The %s is reachable again; resuming", SERVICES[name])
@@ -59,6 +61,16 @@ class ServiceHealth:
                 "The %s is unavailable (%s); work waits and is retried", SERVICES[name], error
             )
         self._on_change()
+
+    @callback
+    def refused(self, name: str, error: str) -> None:
+        """Mark a service that refused its credentials down; ask the user for new ones once."""
+        self.set(name, False, error)
+        if self._reauth_started:
+            return
+        if entry := self._hass.config_entries.async_get_entry(self._entry_id):
+            self._reauth_started = True
+            entry.async_start_reauth(self._hass)
 
     @callback
     def check_repairs(self, now: datetime) -> None:
