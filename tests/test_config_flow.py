@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import contextmanager
 import os
 from pathlib import Path
+import shutil
 import socket
+import tempfile
 from typing import Any
 
 import pytest
@@ -196,16 +199,57 @@ async def test_user_rejects_folder_outside_allowlist(
     assert result["errors"] == {CONF_CAMERA_ROOT: "folder_not_allowed"}
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder: os.access allows it")
-async def test_user_rejects_unreadable_folder(
-    hass: HomeAssistant, camera_root: Path, detector: DetectorServer, llm: LlmServer
-) -> None:
-    """An allowed folder without read permission is refused."""
-    await hass.async_add_executor_job(camera_root.chmod, 0)
+NOBODY = 65534
+
+
+@contextmanager
+def unprivileged() -> Iterator[None]:
+    """Run as `nobody` while inside, when the tests run as root (as CI does).
+
+    Root passes every permission check, so the unreadable-folder branch is only reached
+    without it. The real and effective uid drop for the whole process (os.access checks
+    the real one); the saved uid stays 0, which is what allows going back afterwards.
+    """
+    if os.geteuid() != 0:
+        yield
+        return
+    os.setresuid(NOBODY, NOBODY, 0)
     try:
-        result = await submit_user(hass, user_input(camera_root, detector, llm))
+        yield
     finally:
-        await hass.async_add_executor_job(camera_root.chmod, 0o755)
+        os.setresuid(0, 0, 0)
+
+
+@pytest.fixture
+async def traversable_root(hass: HomeAssistant) -> AsyncGenerator[Path]:
+    """An allowed camera folder whose parents `nobody` may traverse (tmp_path's may not)."""
+    parent = Path(await hass.async_add_executor_job(tempfile.mkdtemp))
+    await hass.async_add_executor_job(parent.chmod, 0o711)
+    root = parent / "cameras"
+    await make_dir(hass, root)
+    hass.config.allowlist_external_dirs = {str(parent)}
+    yield root
+    await hass.async_add_executor_job(root.chmod, 0o755)
+    await hass.async_add_executor_job(shutil.rmtree, parent)
+
+
+async def test_user_rejects_unreadable_folder(
+    hass: HomeAssistant, traversable_root: Path, detector: DetectorServer, llm: LlmServer
+) -> None:
+    """An allowed folder that exists but cannot be listed is refused (checked as `nobody`)."""
+    # Control: readable, the folder passes the same check as the same user.
+    await hass.async_add_executor_job(traversable_root.chmod, 0o755)
+    with unprivileged():
+        result = await submit_user(
+            hass,
+            {**user_input(traversable_root, detector, llm), CONF_DETECTOR_URL: closed_port_url()},
+        )
+    assert result["errors"] == {CONF_DETECTOR_URL: "detector_unreachable"}
+    hass.config_entries.flow.async_abort(result["flow_id"])
+
+    await hass.async_add_executor_job(traversable_root.chmod, 0)
+    with unprivileged():
+        result = await submit_user(hass, user_input(traversable_root, detector, llm))
 
     assert result["errors"] == {CONF_CAMERA_ROOT: "folder_not_allowed"}
 
