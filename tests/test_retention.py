@@ -76,7 +76,7 @@ async def test_zero_days_keeps_everything(
     camera_root: Path,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """retention_days 0 never deletes, however old the event."""
+    """retention_days 0 never deletes, however old the event; a limit set later does."""
     entry = await setup_entry(retention_days=0)
     old = await stored_event(
         hass,
@@ -91,6 +91,10 @@ async def test_zero_days_keeps_everything(
     assert await event_row(hass, entry, old) is not None
     assert old.thumbnail_path
     assert await hass.async_add_executor_job(Path(old.thumbnail_path).exists)
+    # The daily job did run: with a limit, the next one deletes the event.
+    hass.config_entries.async_update_entry(entry, options={**entry.options, "retention_days": 1})
+    await next_day(hass, freezer)
+    await wait_for(hass, lambda: _gone(hass, entry, old), freezer=freezer)
 
 
 async def test_one_undeletable_thumbnail_does_not_orphan_the_others(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from datetime import timedelta
 import logging
 from pathlib import Path
 import time
 
+from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -25,6 +28,27 @@ from .contract_servers import DetectorServer, LlmServer
 from .helpers import close_batch, coordinator_of, drop_and_detect, entity_id, foscam_name, state_of
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
+
+
+@dataclass
+class ProbedLlmServer(LlmServer):
+    """The contract LLM, counting the health probes it answers."""
+
+    health_checks: int = 0
+
+    async def _health(self, request: web.Request) -> web.Response:
+        self.health_checks += 1
+        return await super()._health(request)
+
+
+@pytest.fixture
+async def llm(socket_enabled: None) -> AsyncGenerator[ProbedLlmServer]:
+    """This module's LLM (also the one `setup_entry` uses): it counts health probes."""
+    server = ProbedLlmServer()
+    await server.start()
+    yield server
+    await server.close()
+
 
 HEALTH_LOGGER = "custom_components.home_security_intelligence.service_health"
 
@@ -94,7 +118,10 @@ async def test_repair_issue_after_five_minutes_down(
     await write_file(hass, camera_root / "porch" / foscam_name(dt_util.now()), make_jpeg())
     await wait_for(hass, lambda: not coordinator_of(entry).health.up["detector"], freezer=freezer)
 
+    retries = len(detector.requests)
     await advance(hass, freezer, 240)
+    # The pipeline lived through those minutes: it retried the detector meanwhile.
+    await wait_for(hass, lambda: len(detector.requests) > retries, freezer=freezer)
     assert registry.async_get_issue(DOMAIN, issue_id) is None
     await advance(hass, freezer, 70)
     issue = registry.async_get_issue(DOMAIN, issue_id)
@@ -119,7 +146,7 @@ async def test_llm_probe_reassesses_events_stored_while_down(
     hass: HomeAssistant,
     setup_entry: EntryFactory,
     camera_root: Path,
-    llm: LlmServer,
+    llm: ProbedLlmServer,
     freezer: FrozenDateTimeFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -138,7 +165,11 @@ async def test_llm_probe_reassesses_events_stored_while_down(
     assert state_of(hass, score).state == str(event.risk_score)
     risks = async_capture_events(hass, EVENT_RISK)
 
+    probes = llm.health_checks
     await advance(hass, freezer, 61)
+    # The probe asked and heard 503: only then is "still prior_only" a result.
+    await wait_for(hass, lambda: llm.health_checks > probes, freezer=freezer)
+    await hass.async_block_till_done()
     stored = await hass.async_add_executor_job(coordinator.db.event, event.id)
     assert stored is not None
     assert stored.analysis_status == "prior_only"

@@ -143,8 +143,17 @@ async def test_stop_twice_and_before_start_is_safe(hass: HomeAssistant, root: Pa
     await hass.async_add_executor_job(watcher.stop)
     assert not _watchdog_threads()
     await hass.async_add_executor_job(watcher.stop)
-    await write_file(hass, root / "front" / "after.jpg", make_jpeg())
-    await hass.async_block_till_done()
+    # A second, running watcher on the same folder sees the upload: once it has, the
+    # stopped one would have too, had it still been watching.
+    witness = Recorder()
+    other = FileWatcher(root, hass.loop, witness.on_file, witness.on_folder)
+    await hass.async_add_executor_job(other.start)
+    try:
+        after = root / "front" / "after.jpg"
+        await write_file(hass, after, make_jpeg())
+        await wait_for(hass, lambda: (after, True) in witness.files)
+    finally:
+        await hass.async_add_executor_job(other.stop)
     assert rec.files == []
 
 
