@@ -66,7 +66,7 @@ def _sql(path: Path, query: str) -> list[tuple[object, ...]]:
 
 
 def _create_sql(path: Path) -> dict[str, str]:
-    return dict(_sql(path, "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"))  # type: ignore[arg-type]
+    return dict(_sql(path, "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL"))
 
 
 def test_a_schema_3_file_keeps_its_rows_ids_and_links(upgraded: Database, v3_file: Path) -> None:
@@ -90,7 +90,7 @@ def test_the_upgraded_tables_never_reuse_ids(upgraded: Database, v3_file: Path) 
     schema = _create_sql(v3_file)
     for table in AUTOINCREMENT_TABLES:
         assert "AUTOINCREMENT" in schema[table], table
-    assert dict(_sql(v3_file, "SELECT name, seq FROM sqlite_sequence")) == {  # type: ignore[arg-type]
+    assert dict(_sql(v3_file, "SELECT name, seq FROM sqlite_sequence")) == {
         "images": 3,
         "detections": 9,
         "events": 7,
