@@ -49,8 +49,8 @@ from .risk_analysis import RiskAnalyst
 from .risk_scoring import combine
 from .service_health import ServiceHealth
 from .state import CameraState, DetectionSummary, HubState, camera_name, groups_of
-from .store.database import IMAGE_FAILED, IMAGE_INVALID, IMAGE_PENDING, Database
-from .store.records import EventRecord, NewImage, PurgeResult
+from .store.database import Database
+from .store.records import EventRecord, ImageState, NewImage, PurgeResult
 from .store.work_store import WorkStore, WorkStoreError
 from .urls import signed_image_url
 
@@ -380,7 +380,7 @@ class HsiCoordinator:
             except Exception as err:
                 _LOGGER.exception("Unexpected error on %s; marked failed", job.file_path)
                 await self._run(
-                    self.db.mark_image, job.image_id, IMAGE_FAILED, repr(err), dt_util.utcnow()
+                    self.db.mark_image, job.image_id, ImageState.FAILED, repr(err), dt_util.utcnow()
                 )
             finally:
                 self._in_flight.discard(job.image_id)
@@ -396,7 +396,7 @@ class HsiCoordinator:
         except DetectorRejectedError as err:
             _LOGGER.warning("Detector rejected %s: %s", job.file_path, err)
             await self._run(
-                self.db.mark_image, job.image_id, IMAGE_INVALID, str(err), dt_util.utcnow()
+                self.db.mark_image, job.image_id, ImageState.INVALID, str(err), dt_util.utcnow()
             )
             return
         ids, thumbnail = await self._run(self._persist, job, loaded, detections)
@@ -406,14 +406,14 @@ class HsiCoordinator:
 
     def _load(self, job: ImageJob) -> LoadedImage | None:
         """Read the image if the ledger still wants it; mark it invalid if unusable (executor)."""
-        if self.db.image_state(job.image_id) != IMAGE_PENDING:
+        if self.db.image_state(job.image_id) != ImageState.PENDING:
             return None
         path = Path(job.file_path)
         try:
             return load_image(path, self.root)
         except InvalidImageError as err:
             _LOGGER.warning("Skipping %s: %s", _printable(path), err)
-            self.db.mark_image(job.image_id, IMAGE_INVALID, str(err), dt_util.utcnow())
+            self.db.mark_image(job.image_id, ImageState.INVALID, str(err), dt_util.utcnow())
             return None
 
     async def _detect(self, job: ImageJob, loaded: LoadedImage) -> list[Detection]:
@@ -442,31 +442,25 @@ class HsiCoordinator:
     def _persist(
         self, job: ImageJob, loaded: LoadedImage, detections: list[Detection]
     ) -> tuple[list[int], str | None]:
-        """Draw the thumbnail, then store it with the detections in one transaction (executor).
+        """Write the thumbnail (named by image id), then store the detections (executor).
 
         A thumbnail that cannot be drawn or written is logged; the detections are kept.
         """
         captured = datetime.fromisoformat(job.timestamp)
+        thumbnail: str | None = None
         jpeg: bytes | None = None
         if detections:
             try:
                 jpeg = self.thumbnails.render(loaded.data, detections)
             except (OSError, ValueError) as err:
                 _LOGGER.warning("Could not draw the thumbnail of %s: %s", job.file_path, err)
-        written: list[str] = []
-
-        def save(first_id: int) -> str | None:
-            if jpeg is None:
-                return None
+        if jpeg is not None:
             try:
-                written.append(str(self.thumbnails.save(jpeg, first_id)))
+                thumbnail = str(self.thumbnails.save(jpeg, job.image_id))
             except OSError as err:
                 _LOGGER.warning("Could not save the thumbnail of %s: %s", job.file_path, err)
-                return None
-            return written[-1]
-
-        ids = self.db.store_detections(job, detections, captured, dt_util.utcnow(), save)
-        return ids, written[-1] if written else None
+        ids = self.db.store_detections(job, detections, captured, dt_util.utcnow(), thumbnail)
+        return ids, thumbnail
 
     @callback
     def _publish_detection(
