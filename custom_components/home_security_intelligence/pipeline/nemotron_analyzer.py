@@ -23,6 +23,7 @@ from .level_belief import (
 )
 from .models import RiskAssessment
 from .prompts import RISK_SCHEMA, content_free_prompts
+from .text_safety import plain_text
 
 COMPLETION_TIMEOUT = aiohttp.ClientTimeout(total=120)
 PROBE_TIMEOUT = aiohttp.ClientTimeout(total=30)
@@ -320,6 +321,6 @@ def _from_object(obj: dict[str, Any]) -> RiskAssessment | None:
     return RiskAssessment(
         risk_score=score,
         risk_level=level_for_score(score),
-        summary=summary.strip()[:300] if isinstance(summary, str) else "",
-        reasoning=reasoning.strip()[:600] if isinstance(reasoning, str) else "",
+        summary=plain_text(summary, 300) if isinstance(summary, str) else "",
+        reasoning=plain_text(reasoning, 600) if isinstance(reasoning, str) else "",
     )
