@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
@@ -297,3 +298,69 @@ async def test_purge_removes_rows_and_files_together(
         "events": 0,
     }, (stats, await exists(coordinator.db.image_counts))
     assert await get_events(hass) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"since": "0001-01-01"}, "date_out_of_range"),
+        ({"since": "0001-01-01T00:00:00"}, "date_out_of_range"),
+        ({"until": "1969-12-31T23:59:59"}, "date_out_of_range"),
+        ({"until": "9999-12-31T23:59:59+14:00"}, "date_out_of_range"),
+        ({"cameras": [f"cam{i}" for i in range(101)]}, "too_many_items"),
+    ],
+)
+async def test_get_events_refuses_absurd_dates_and_lists(
+    hass: HomeAssistant, setup_entry: EntryFactory, data: dict[str, Any], key: str
+) -> None:
+    """Dates outside 1970-2999 and oversized lists are translated validation errors."""
+    await setup_entry()
+    with pytest.raises(ServiceValidationError) as err:
+        await get_events(hass, **data)
+    await assert_translated(hass, err, key)
+
+
+async def test_get_events_accepts_dates_at_the_bounds(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    """1970-01-01 and 2999-12-31 are fine."""
+    await setup_entry()
+    assert await get_events(hass, since="1970-01-01T00:00:00", until="2999-12-31T00:00:00") == []
+
+
+@pytest.mark.parametrize(
+    ("service", "data", "key"),
+    [
+        ("acknowledge", {"event_ids": list(range(1, 1002))}, "too_many_items"),
+        ("acknowledge", {"event_ids": list(range(1, 300_001))}, "too_many_items"),
+        ("acknowledge", {"event_ids": [2**63]}, "event_id_out_of_range"),
+        ("acknowledge", {"event_ids": [1, 10**400]}, "event_id_out_of_range"),
+        ("acknowledge", {"event_ids": ["9" * 5000]}, "event_id_out_of_range"),
+        ("acknowledge", {"event_ids": [0]}, "event_id_out_of_range"),
+        ("acknowledge", {"event_ids": ["-1"]}, "event_id_out_of_range"),
+        ("reanalyze", {"event_id": 2**63}, "event_id_out_of_range"),
+        ("reanalyze", {"event_id": -5}, "event_id_out_of_range"),
+    ],
+)
+async def test_event_ids_and_lists_are_bounded(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    service: str,
+    data: dict[str, Any],
+    key: str,
+) -> None:
+    """Too many ids, or ids outside SQLite's 1..2**63-1, are translated validation errors."""
+    await setup_entry()
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, service, data)
+    await assert_translated(hass, err, key)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), True, "\u0661", "1.5", [1]])
+async def test_event_ids_that_are_not_numbers_are_invalid(
+    hass: HomeAssistant, setup_entry: EntryFactory, value: Any
+) -> None:
+    """Non-numbers (and non-ASCII digits) are schema errors, never OverflowError."""
+    await setup_entry()
+    with pytest.raises(probatio.Invalid):
+        await call(hass, "reanalyze", {"event_id": value})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+import re
+from typing import Any
 
 import probatio
 
@@ -21,15 +24,81 @@ from .store.records import EventQuery
 from .urls import signed_image_url
 
 ATTR_ENTRY = "config_entry_id"
+MAX_EVENT_IDS = 1000
+MAX_CAMERAS = 100
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+MIN_DATE = datetime(1970, 1, 1)  # noqa: DTZ001 (compared with the wall-clock time given)
+MAX_DATE = datetime(2999, 12, 31, 23, 59, 59)  # noqa: DTZ001
+
+
+def _bounded_list(field: str, item: Callable[[Any], Any], most: int) -> Callable[[Any], list[Any]]:
+    """Validate a list of at most `most` items (a translated error past it)."""
+
+    def validate(value: Any) -> list[Any]:
+        values = cv.ensure_list(value)
+        if len(values) > most:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="too_many_items",
+                translation_placeholders={
+                    "field": field,
+                    "max": str(most),
+                    "count": str(len(values)),
+                },
+            )
+        return [item(v) for v in values]
+
+    return validate
+
+
+def _event_id(value: Any) -> int:
+    """Validate an event id: a whole number from 1 to 2**63 - 1 (a translated error otherwise)."""
+    if isinstance(value, bool):
+        raise probatio.Invalid("expected an event id")
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", value, re.ASCII):
+        number: int | float = int(value) if len(value) <= 40 else MAX_ID + 1
+    elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        number = value
+    else:
+        raise probatio.Invalid("expected an event id")
+    if not 1 <= number <= MAX_ID:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="event_id_out_of_range",
+            translation_placeholders={"value": str(value)[:40], "max": str(MAX_ID)},
+        )
+    return int(number)
+
+
+def _date(field: str) -> Callable[[Any], datetime]:
+    """Validate a date and time between 1970 and 2999 (a translated error outside)."""
+
+    def validate(value: Any) -> datetime:
+        when = cv.datetime(value)
+        if not MIN_DATE <= when.replace(tzinfo=None) <= MAX_DATE:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="date_out_of_range",
+                translation_placeholders={
+                    "field": field,
+                    "value": str(value)[:40],
+                    "min": MIN_DATE.date().isoformat(),
+                    "max": MAX_DATE.date().isoformat(),
+                },
+            )
+        return when
+
+    return validate
+
 
 _ENTRY = {probatio.Optional(ATTR_ENTRY): cv.string}
 GET_EVENTS_SCHEMA = probatio.Schema(
     {
         **_ENTRY,
-        probatio.Optional("cameras"): probatio.All(cv.ensure_list, [cv.string]),
+        probatio.Optional("cameras"): _bounded_list("cameras", cv.string, MAX_CAMERAS),
         probatio.Optional("min_level"): probatio.In(RISK_LEVELS),
-        probatio.Optional("since"): cv.datetime,
-        probatio.Optional("until"): cv.datetime,
+        probatio.Optional("since"): _date("since"),
+        probatio.Optional("until"): _date("until"),
         probatio.Optional("reviewed"): cv.boolean,
         probatio.Optional("limit", default=50): probatio.All(
             probatio.Coerce(int), probatio.Range(min=1, max=500)
@@ -39,12 +108,12 @@ GET_EVENTS_SCHEMA = probatio.Schema(
 ACKNOWLEDGE_SCHEMA = probatio.Schema(
     {
         **_ENTRY,
-        probatio.Required("event_ids"): probatio.All(cv.ensure_list, [probatio.Coerce(int)]),
+        probatio.Required("event_ids"): _bounded_list("event_ids", _event_id, MAX_EVENT_IDS),
         probatio.Optional("note"): cv.string,
     }
 )
 ANALYZE_NOW_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required("camera"): cv.string})
-REANALYZE_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required("event_id"): probatio.Coerce(int)})
+REANALYZE_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required("event_id"): _event_id})
 PURGE_SCHEMA = probatio.Schema(
     {
         **_ENTRY,
