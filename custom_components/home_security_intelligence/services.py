@@ -9,16 +9,28 @@ from typing import Any
 
 import probatio
 
+from homeassistant.auth.permissions.const import CAT_ENTITIES, POLICY_CONTROL
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.exceptions import (
+    HomeAssistantError,
+    ServiceValidationError,
+    Unauthorized,
+    UnknownUser,
+)
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
+from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonObjectType, JsonValueType
 
 from .const import DOMAIN, RISK_LEVELS
 from .coordinator import HsiCoordinator
 from .data import HsiConfigEntry
+from .entity import device_identifier
 from .risk_levels import MIN_SCORE, RiskLevel
 from .store.records import EventQuery
 from .urls import signed_image_url
@@ -144,6 +156,40 @@ def _coordinators(hass: HomeAssistant, call: ServiceCall, one: bool) -> list[Hsi
     return [e.runtime_data.coordinator for e in entries]
 
 
+async def _check_camera_control(
+    call: ServiceCall, coordinator: HsiCoordinator, cameras: Callable[[], set[str]]
+) -> None:
+    """Raise Unauthorized unless the caller may control an entity of every camera acted on.
+
+    A call without a user (automation, script) passes, and so does an admin; `cameras`
+    (blocking, run in the executor) names the cameras only when someone else asks.
+    """
+    if not (user_id := call.context.user_id):
+        return
+    hass = call.hass
+    user = await hass.auth.async_get_user(user_id)
+    if user is None:
+        raise UnknownUser(context=call.context, user_id=user_id, permission=POLICY_CONTROL)
+    if user.is_admin:
+        return
+    devices, entities = dr.async_get(hass), er.async_get(hass)
+    for camera_id in await hass.async_add_executor_job(cameras):
+        device = devices.async_get_device_by_identifier(
+            (DOMAIN, device_identifier(coordinator.entry_id, camera_id)), coordinator.entry_id
+        )
+        allowed = device is not None and any(
+            user.permissions.check_entity(entry.entity_id, POLICY_CONTROL)
+            for entry in er.async_entries_for_device(entities, device.id)
+        )
+        if not allowed:
+            raise Unauthorized(
+                context=call.context,
+                user_id=user_id,
+                permission=POLICY_CONTROL,
+                perm_category=CAT_ENTITIES,
+            )
+
+
 async def _get_events(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     since, until = call.data.get("since"), call.data.get("until")
@@ -197,6 +243,11 @@ async def _get_events(call: ServiceCall) -> ServiceResponse:
 async def _acknowledge(call: ServiceCall) -> None:
     coordinator = _coordinators(call.hass, call, one=True)[0]
     ids = call.data["event_ids"]
+
+    def cameras() -> set[str]:
+        return {event.camera_id for i in set(ids) if (event := coordinator.db.event(i))}
+
+    await _check_camera_control(call, coordinator, cameras)
     count = await call.hass.async_add_executor_job(
         coordinator.db.acknowledge, ids, call.data.get("note")
     )
@@ -217,6 +268,7 @@ async def _analyze_now(call: ServiceCall) -> None:
             translation_key="unknown_camera",
             translation_placeholders={"camera": camera},
         )
+    await _check_camera_control(call, coordinator, lambda: {camera})
     if not await coordinator.async_close_camera_batch(camera):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -260,13 +312,18 @@ async def _purge(call: ServiceCall) -> ServiceResponse:
 
 
 def async_register_services(hass: HomeAssistant) -> None:
-    """Register the integration's actions."""
+    """Register the integration's actions (purge and reanalyze for admins only).
+
+    acknowledge and analyze_now need control of the camera's entities.
+    """
     hass.services.async_register(
         DOMAIN, "get_events", _get_events, GET_EVENTS_SCHEMA, SupportsResponse.ONLY
     )
     hass.services.async_register(DOMAIN, "acknowledge", _acknowledge, ACKNOWLEDGE_SCHEMA)
     hass.services.async_register(DOMAIN, "analyze_now", _analyze_now, ANALYZE_NOW_SCHEMA)
-    hass.services.async_register(
-        DOMAIN, "reanalyze", _reanalyze, REANALYZE_SCHEMA, SupportsResponse.OPTIONAL
+    async_register_admin_service(
+        hass, DOMAIN, "reanalyze", _reanalyze, REANALYZE_SCHEMA, SupportsResponse.OPTIONAL
     )
-    hass.services.async_register(DOMAIN, "purge", _purge, PURGE_SCHEMA, SupportsResponse.OPTIONAL)
+    async_register_admin_service(
+        hass, DOMAIN, "purge", _purge, PURGE_SCHEMA, SupportsResponse.OPTIONAL
+    )
