@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 import pytest
 
+from custom_components.home_security_intelligence import coordinator as hsi_coordinator
 from custom_components.home_security_intelligence.pipeline import detector_client, nemotron_analyzer
 from custom_components.home_security_intelligence.pipeline.detector_client import (
     DetectorClient,
@@ -29,12 +30,14 @@ from custom_components.home_security_intelligence.pipeline.nemotron_analyzer imp
     AnalyzerUnreachableError,
     NemotronAnalyzer,
 )
+from custom_components.home_security_intelligence.store.records import AnalysisStatus
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..conftest import EntryFactory, make_jpeg, wait_for, write_file
+from ..contract_servers import LlmServer
 from ..fault_servers import FaultyDetector, misbehaving_handler
-from ..helpers import coordinator_of
+from ..helpers import coordinator_of, stored_event
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -168,3 +171,27 @@ async def test_misbehaving_detector_is_an_outage_with_a_clear_log_line(
     counts = await hass.async_add_executor_job(coordinator_of(entry).db.image_counts)
     assert not counts.get("invalid")
     assert not counts.get("detected")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param('{"a":' * 100_000 + "1" + "}" * 100_000, id="100k-nested-objects"),
+        pytest.param("{" * (1024 * 1024 - 64), id="1MiB-of-braces"),
+    ],
+)
+async def test_hostile_llm_answer_still_stores_a_prior_only_event(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    llm: LlmServer,
+    monkeypatch: pytest.MonkeyPatch,
+    content: str,
+) -> None:
+    """A nested or brace-flooded completion is a protocol error: the event is stored on its prior."""
+    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+    llm.content = content
+    entry = await setup_entry()
+    event = await stored_event(hass, entry, camera_root, "front_door")
+    assert event.analysis_status == AnalysisStatus.PRIOR_ONLY
+    assert len(llm.prompts) >= 2  # retried before falling back
