@@ -6,8 +6,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import probatio
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockGroup,
+    MockUser,
+    async_capture_events,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.home_security_intelligence.const import (
     CONF_CAMERA_ROOT,
@@ -17,8 +24,13 @@ from custom_components.home_security_intelligence.const import (
     DOMAIN,
     EVENT_RISK,
 )
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from custom_components.home_security_intelligence.entity import device_identifier
+from homeassistant.auth.const import GROUP_ID_USER
+from homeassistant.auth.permissions.types import PolicyType
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
 from .conftest import EntryFactory, wait_for
@@ -297,3 +309,196 @@ async def test_purge_removes_rows_and_files_together(
         "events": 0,
     }, (stats, await exists(coordinator.db.image_counts))
     assert await get_events(hass) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"since": "0001-01-01"}, "date_out_of_range"),
+        ({"since": "0001-01-01T00:00:00"}, "date_out_of_range"),
+        ({"until": "1969-12-31T23:59:59"}, "date_out_of_range"),
+        ({"until": "9999-12-31T23:59:59+14:00"}, "date_out_of_range"),
+        ({"cameras": [f"cam{i}" for i in range(101)]}, "too_many_items"),
+    ],
+)
+async def test_get_events_refuses_absurd_dates_and_lists(
+    hass: HomeAssistant, setup_entry: EntryFactory, data: dict[str, Any], key: str
+) -> None:
+    """Dates outside 1970-2999 and oversized lists are translated validation errors."""
+    await setup_entry()
+    with pytest.raises(ServiceValidationError) as err:
+        await get_events(hass, **data)
+    await assert_translated(hass, err, key)
+
+
+async def test_get_events_accepts_dates_at_the_bounds(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    """1970-01-01 and 2999-12-31 are fine."""
+    await setup_entry()
+    assert await get_events(hass, since="1970-01-01T00:00:00", until="2999-12-31T00:00:00") == []
+
+
+@pytest.mark.parametrize(
+    ("service", "data", "key"),
+    [
+        ("acknowledge", {"event_ids": list(range(1, 1002))}, "too_many_items"),
+        ("acknowledge", {"event_ids": list(range(1, 300_001))}, "too_many_items"),
+        ("acknowledge", {"event_ids": [2**63]}, "event_id_out_of_range"),
+        ("acknowledge", {"event_ids": [1, 10**400]}, "event_id_out_of_range"),
+        ("acknowledge", {"event_ids": ["9" * 5000]}, "event_id_out_of_range"),
+        ("acknowledge", {"event_ids": [0]}, "event_id_out_of_range"),
+        ("acknowledge", {"event_ids": ["-1"]}, "event_id_out_of_range"),
+        ("reanalyze", {"event_id": 2**63}, "event_id_out_of_range"),
+        ("reanalyze", {"event_id": -5}, "event_id_out_of_range"),
+    ],
+)
+async def test_event_ids_and_lists_are_bounded(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    service: str,
+    data: dict[str, Any],
+    key: str,
+) -> None:
+    """Too many ids, or ids outside SQLite's 1..2**63-1, are translated validation errors."""
+    await setup_entry()
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, service, data)
+    await assert_translated(hass, err, key)
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), True, "\u0661", "1.5", [1]])
+async def test_event_ids_that_are_not_numbers_are_invalid(
+    hass: HomeAssistant, setup_entry: EntryFactory, value: Any
+) -> None:
+    """Non-numbers (and non-ASCII digits) are schema errors, never OverflowError."""
+    await setup_entry()
+    with pytest.raises(probatio.Invalid):
+        await call(hass, "reanalyze", {"event_id": value})
+
+
+async def member(hass: HomeAssistant, policy: PolicyType | None = None) -> MockUser:
+    """A non-admin household member (HA's users group, or a group with `policy`)."""
+    group = await hass.auth.async_get_group(GROUP_ID_USER)
+    if policy is not None:
+        group = MockGroup(name="limited")
+        group.policy = policy
+        group.add_to_hass(hass)
+    assert group is not None
+    return MockUser(name="member", groups=[group]).add_to_hass(hass)
+
+
+async def token_of(hass: HomeAssistant, user: MockUser) -> str:
+    """An access token of `user`."""
+    refresh = await hass.auth.async_create_refresh_token(user, "https://example.com/app")
+    return hass.auth.async_create_access_token(refresh)
+
+
+async def camera_entity_ids(hass: HomeAssistant, entry: MockConfigEntry, camera: str) -> list[str]:
+    """The entity ids of one camera's device."""
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, device_identifier(entry.entry_id, camera)), entry.entry_id
+    )
+    assert device is not None
+    return [e.entity_id for e in er.async_entries_for_device(er.async_get(hass), device.id)]
+
+
+async def test_member_may_acknowledge_and_analyze_but_not_purge_or_reanalyze(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
+) -> None:
+    """A non-admin with control of the camera acknowledges; purge and reanalyze are admin-only."""
+    entry = await setup_entry()
+    event = await stored_event(hass, entry, camera_root, "front_door")
+    user = await member(hass)
+    context = Context(user_id=user.id)
+
+    await call(hass, "acknowledge", {"event_ids": [event.id]}, context=context)
+    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    assert stored is not None
+    assert stored.reviewed
+    await drop_and_detect(hass, entry, camera_root, "front_door", seed=1)
+    await call(hass, "analyze_now", {"camera": "front_door"}, context=context)
+
+    with pytest.raises(Unauthorized):
+        await call(hass, "purge", {"older_than_days": 0}, context=context, return_response=True)
+    with pytest.raises(Unauthorized):
+        await call(hass, "reanalyze", {"event_id": event.id}, context=context)
+    assert await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+
+
+async def test_read_only_user_may_not_acknowledge_or_analyze(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    hass_read_only_user: MockUser,
+) -> None:
+    """HA's read-only group lacks control of the camera's entities: Unauthorized, nothing changed."""
+    entry = await setup_entry()
+    event = await stored_event(hass, entry, camera_root, "front_door")
+    await drop_and_detect(hass, entry, camera_root, "front_door", seed=1)
+    context = Context(user_id=hass_read_only_user.id)
+
+    with pytest.raises(Unauthorized):
+        await call(hass, "acknowledge", {"event_ids": [event.id]}, context=context)
+    with pytest.raises(Unauthorized):
+        await call(hass, "analyze_now", {"camera": "front_door"}, context=context)
+    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    assert stored is not None
+    assert not stored.reviewed
+    assert len(await coordinator_of(entry).store.open_batches()) == 1
+
+
+async def test_control_is_checked_per_camera(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
+) -> None:
+    """A user who controls only the front door's entities cannot act on the garage."""
+    entry = await setup_entry()
+    front = await stored_event(hass, entry, camera_root, "front_door")
+    garage = await stored_event(hass, entry, camera_root, "garage", seed=1)
+    allowed = await camera_entity_ids(hass, entry, "front_door")
+    assert allowed
+    user = await member(hass, {"entities": {"entity_ids": dict.fromkeys(allowed, True)}})
+    context = Context(user_id=user.id)
+
+    await call(hass, "acknowledge", {"event_ids": [front.id]}, context=context)
+    with pytest.raises(Unauthorized):
+        await call(hass, "acknowledge", {"event_ids": [front.id, garage.id]}, context=context)
+    await drop_and_detect(hass, entry, camera_root, "garage", seed=2)
+    with pytest.raises(Unauthorized):
+        await call(hass, "analyze_now", {"camera": "garage"}, context=context)
+    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, garage.id)
+    assert stored is not None
+    assert not stored.reviewed
+
+
+async def test_purge_over_websocket_and_rest_needs_an_admin(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    hass_ws_client: WebSocketGenerator,
+    hass_client: ClientSessionGenerator,
+    hass_read_only_access_token: str,
+) -> None:
+    """A non-admin's purge over the websocket or REST is refused and deletes nothing."""
+    assert await async_setup_component(hass, "api", {})
+    entry = await setup_entry()
+    event = await stored_event(hass, entry, camera_root, "front_door")
+    tokens = [hass_read_only_access_token, await token_of(hass, await member(hass))]
+    for token in tokens:
+        ws = await hass_ws_client(hass, token)
+        await ws.send_json_auto_id(
+            {
+                "type": "call_service",
+                "domain": DOMAIN,
+                "service": "purge",
+                "service_data": {"older_than_days": 0},
+                "return_response": True,
+            }
+        )
+        answer = await ws.receive_json()
+        assert not answer["success"]
+        assert answer["error"]["message"] == "Unauthorized"
+        client = await hass_client(token)
+        response = await client.post(f"/api/services/{DOMAIN}/purge", json={"older_than_days": 0})
+        assert response.status == 401
+    assert await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)

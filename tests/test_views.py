@@ -14,6 +14,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.home_security_intelligence import views
 from custom_components.home_security_intelligence.const import DOMAIN, EVENT_DETECTION
 from homeassistant.core import HomeAssistant
 
@@ -139,6 +140,14 @@ async def test_tampered_or_expired_signature_is_refused(
         "original/{id}",
         "thumbnail/%2E%2E",
         "snapshot/{id}%00",
+        "thumbnail/\u0661",
+        "thumbnail/\uff11",
+        "thumbnail/\u0661\u0662",
+        "thumbnail/0",
+        "thumbnail/00000000000000000000001",
+        "thumbnail/9223372036854775808",
+        "snapshot/18446744073709551616",
+        pytest.param("snapshot/" + "9" * 5000, id="5000-digits"),
     ],
 )
 async def test_unknown_or_malformed_ids_are_not_found(
@@ -223,3 +232,96 @@ async def test_files_moved_outside_or_deleted_are_not_served(
         assert (await client.get(path_of(entry, kind, detection_id))).status == 404
         await hass.async_add_executor_job(path.unlink)
         assert (await client.get(path_of(entry, kind, detection_id))).status == 404
+
+
+async def test_snapshot_swapped_for_a_symlink_after_the_check_is_never_served(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    tmp_path: Path,
+    hass_client: ClientSessionGenerator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The race of the probe, made deterministic: the file is swapped right after the check.
+
+    The view's lookup found the snapshot inside the camera folder; before it is served it
+    becomes a symlink to a file outside. The view serves from one descriptor checked after
+    opening, so the outside file is never sent.
+    """
+    entry, data = await detected(hass, setup_entry, camera_root)
+    detection_id = data["detection_ids"][0]
+    records = await hass.async_add_executor_job(coordinator_of(entry).db.detections, [detection_id])
+    snapshot = Path(records[0].file_path)
+    outside = tmp_path / "outside.jpg"
+    secret = make_jpeg(seed=9)
+    await write_file(hass, outside, secret)
+    checked = views.image_file
+
+    def check_then_swap(*args: Any) -> Any:
+        result = checked(*args)
+        snapshot.unlink()
+        os.symlink(outside, snapshot)
+        return result
+
+    monkeypatch.setattr(views, "image_file", check_then_swap)
+    client = await hass_client()
+    response = await client.get(path_of(entry, "snapshot", detection_id))
+    assert response.status == 404
+    assert await response.read() != secret
+
+
+async def test_served_bytes_come_from_the_checked_descriptor(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    tmp_path: Path,
+    hass_client: ClientSessionGenerator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A swap after the descriptor was opened and checked changes nothing that is served."""
+    entry, data = await detected(hass, setup_entry, camera_root)
+    detection_id = data["detection_ids"][0]
+    records = await hass.async_add_executor_job(coordinator_of(entry).db.detections, [detection_id])
+    snapshot = Path(records[0].file_path).resolve()
+    original = await hass.async_add_executor_job(snapshot.read_bytes)
+    outside = tmp_path / "outside.jpg"
+    await write_file(hass, outside, make_jpeg(seed=9))
+    real_read = os.read
+    swapped: list[int] = []
+
+    def swap_then_read(fd: int, n: int) -> bytes:
+        if not swapped and os.readlink(f"/proc/self/fd/{fd}") == str(snapshot):
+            swapped.append(fd)
+            snapshot.unlink()
+            os.symlink(outside, snapshot)
+        return real_read(fd, n)
+
+    monkeypatch.setattr(os, "read", swap_then_read)
+    client = await hass_client()
+    response = await client.get(path_of(entry, "snapshot", detection_id))
+    assert swapped
+    assert response.status == 200
+    assert await response.read() == original
+    assert response.headers["Content-Type"] == "image/jpeg"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1", 1),
+        ("0042", 42),
+        ("9223372036854775807", 2**63 - 1),
+        ("9223372036854775808", None),
+        ("0", None),
+        ("", None),
+        ("\u0661", None),
+        ("\uff11", None),
+        ("+1", None),
+        (" 1", None),
+        ("1\n", None),
+        pytest.param("9" * 5000, None, id="5000-digits"),
+    ],
+)
+def test_parse_detection_id(text: str, expected: int | None) -> None:
+    """Only 1-19 ASCII digits within SQLite's integer range are ids."""
+    assert views.parse_detection_id(text) == expected

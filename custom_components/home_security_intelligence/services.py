@@ -2,34 +2,115 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+import re
+from typing import Any
 
 import probatio
 
+from homeassistant.auth.permissions.const import CAT_ENTITIES, POLICY_CONTROL
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.exceptions import (
+    HomeAssistantError,
+    ServiceValidationError,
+    Unauthorized,
+    UnknownUser,
+)
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+)
+from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonObjectType, JsonValueType
 
 from .const import DOMAIN, RISK_LEVELS
 from .coordinator import HsiCoordinator
 from .data import HsiConfigEntry
+from .entity import device_identifier
 from .risk_levels import MIN_SCORE, RiskLevel
 from .store.records import EventQuery
 from .urls import signed_image_url
 
 ATTR_ENTRY = "config_entry_id"
+MAX_EVENT_IDS = 1000
+MAX_CAMERAS = 100
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+MIN_DATE = datetime(1970, 1, 1)  # noqa: DTZ001 (compared with the wall-clock time given)
+MAX_DATE = datetime(2999, 12, 31, 23, 59, 59)  # noqa: DTZ001
+
+
+def _bounded_list(field: str, item: Callable[[Any], Any], most: int) -> Callable[[Any], list[Any]]:
+    """Validate a list of at most `most` items (a translated error past it)."""
+
+    def validate(value: Any) -> list[Any]:
+        values = cv.ensure_list(value)
+        if len(values) > most:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="too_many_items",
+                translation_placeholders={
+                    "field": field,
+                    "max": str(most),
+                    "count": str(len(values)),
+                },
+            )
+        return [item(v) for v in values]
+
+    return validate
+
+
+def _event_id(value: Any) -> int:
+    """Validate an event id: a whole number from 1 to 2**63 - 1 (a translated error otherwise)."""
+    if isinstance(value, bool):
+        raise probatio.Invalid("expected an event id")
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", value, re.ASCII):
+        number: int | float = int(value) if len(value) <= 40 else MAX_ID + 1
+    elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        number = value
+    else:
+        raise probatio.Invalid("expected an event id")
+    if not 1 <= number <= MAX_ID:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="event_id_out_of_range",
+            translation_placeholders={"value": str(value)[:40], "max": str(MAX_ID)},
+        )
+    return int(number)
+
+
+def _date(field: str) -> Callable[[Any], datetime]:
+    """Validate a date and time between 1970 and 2999 (a translated error outside)."""
+
+    def validate(value: Any) -> datetime:
+        when = cv.datetime(value)
+        if not MIN_DATE <= when.replace(tzinfo=None) <= MAX_DATE:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="date_out_of_range",
+                translation_placeholders={
+                    "field": field,
+                    "value": str(value)[:40],
+                    "min": MIN_DATE.date().isoformat(),
+                    "max": MAX_DATE.date().isoformat(),
+                },
+            )
+        return when
+
+    return validate
+
 
 _ENTRY = {probatio.Optional(ATTR_ENTRY): cv.string}
 GET_EVENTS_SCHEMA = probatio.Schema(
     {
         **_ENTRY,
-        probatio.Optional("cameras"): probatio.All(cv.ensure_list, [cv.string]),
+        probatio.Optional("cameras"): _bounded_list("cameras", cv.string, MAX_CAMERAS),
         probatio.Optional("min_level"): probatio.In(RISK_LEVELS),
-        probatio.Optional("since"): cv.datetime,
-        probatio.Optional("until"): cv.datetime,
+        probatio.Optional("since"): _date("since"),
+        probatio.Optional("until"): _date("until"),
         probatio.Optional("reviewed"): cv.boolean,
         probatio.Optional("limit", default=50): probatio.All(
             probatio.Coerce(int), probatio.Range(min=1, max=500)
@@ -39,12 +120,12 @@ GET_EVENTS_SCHEMA = probatio.Schema(
 ACKNOWLEDGE_SCHEMA = probatio.Schema(
     {
         **_ENTRY,
-        probatio.Required("event_ids"): probatio.All(cv.ensure_list, [probatio.Coerce(int)]),
+        probatio.Required("event_ids"): _bounded_list("event_ids", _event_id, MAX_EVENT_IDS),
         probatio.Optional("note"): cv.string,
     }
 )
 ANALYZE_NOW_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required("camera"): cv.string})
-REANALYZE_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required("event_id"): probatio.Coerce(int)})
+REANALYZE_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required("event_id"): _event_id})
 PURGE_SCHEMA = probatio.Schema(
     {
         **_ENTRY,
@@ -73,6 +154,40 @@ def _coordinators(hass: HomeAssistant, call: ServiceCall, one: bool) -> list[Hsi
     if one and len(entries) > 1:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="entry_required")
     return [e.runtime_data.coordinator for e in entries]
+
+
+async def _check_camera_control(
+    call: ServiceCall, coordinator: HsiCoordinator, cameras: Callable[[], set[str]]
+) -> None:
+    """Raise Unauthorized unless the caller may control an entity of every camera acted on.
+
+    A call without a user (automation, script) passes, and so does an admin; `cameras`
+    (blocking, run in the executor) names the cameras only when someone else asks.
+    """
+    if not (user_id := call.context.user_id):
+        return
+    hass = call.hass
+    user = await hass.auth.async_get_user(user_id)
+    if user is None:
+        raise UnknownUser(context=call.context, user_id=user_id, permission=POLICY_CONTROL)
+    if user.is_admin:
+        return
+    devices, entities = dr.async_get(hass), er.async_get(hass)
+    for camera_id in await hass.async_add_executor_job(cameras):
+        device = devices.async_get_device_by_identifier(
+            (DOMAIN, device_identifier(coordinator.entry_id, camera_id)), coordinator.entry_id
+        )
+        allowed = device is not None and any(
+            user.permissions.check_entity(entry.entity_id, POLICY_CONTROL)
+            for entry in er.async_entries_for_device(entities, device.id)
+        )
+        if not allowed:
+            raise Unauthorized(
+                context=call.context,
+                user_id=user_id,
+                permission=POLICY_CONTROL,
+                perm_category=CAT_ENTITIES,
+            )
 
 
 async def _get_events(call: ServiceCall) -> ServiceResponse:
@@ -129,6 +244,11 @@ async def _get_events(call: ServiceCall) -> ServiceResponse:
 async def _acknowledge(call: ServiceCall) -> None:
     coordinator = _coordinators(call.hass, call, one=True)[0]
     ids = call.data["event_ids"]
+
+    def cameras() -> set[str]:
+        return {event.camera_id for i in set(ids) if (event := coordinator.db.event(i))}
+
+    await _check_camera_control(call, coordinator, cameras)
     count = await call.hass.async_add_executor_job(
         coordinator.db.acknowledge, ids, call.data.get("note")
     )
@@ -149,6 +269,7 @@ async def _analyze_now(call: ServiceCall) -> None:
             translation_key="unknown_camera",
             translation_placeholders={"camera": camera},
         )
+    await _check_camera_control(call, coordinator, lambda: {camera})
     if not await coordinator.async_close_camera_batch(camera):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -192,13 +313,18 @@ async def _purge(call: ServiceCall) -> ServiceResponse:
 
 
 def async_register_services(hass: HomeAssistant) -> None:
-    """Register the integration's actions."""
+    """Register the integration's actions (purge and reanalyze for admins only).
+
+    acknowledge and analyze_now need control of the camera's entities.
+    """
     hass.services.async_register(
         DOMAIN, "get_events", _get_events, GET_EVENTS_SCHEMA, SupportsResponse.ONLY
     )
     hass.services.async_register(DOMAIN, "acknowledge", _acknowledge, ACKNOWLEDGE_SCHEMA)
     hass.services.async_register(DOMAIN, "analyze_now", _analyze_now, ANALYZE_NOW_SCHEMA)
-    hass.services.async_register(
-        DOMAIN, "reanalyze", _reanalyze, REANALYZE_SCHEMA, SupportsResponse.OPTIONAL
+    async_register_admin_service(
+        hass, DOMAIN, "reanalyze", _reanalyze, REANALYZE_SCHEMA, SupportsResponse.OPTIONAL
     )
-    hass.services.async_register(DOMAIN, "purge", _purge, PURGE_SCHEMA, SupportsResponse.OPTIONAL)
+    async_register_admin_service(
+        hass, DOMAIN, "purge", _purge, PURGE_SCHEMA, SupportsResponse.OPTIONAL
+    )

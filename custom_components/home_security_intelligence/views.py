@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 from pathlib import Path
+import re
 
 from aiohttp import web
 
@@ -12,16 +13,29 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from .const import DOMAIN
 from .coordinator import HsiCoordinator
+from .pipeline.bounded_read import UnsafeFileError, read_inside
+from .pipeline.image_loader import MAX_IMAGE_BYTES
 from .urls import VIEW_URL
 
 _CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+_ID = re.compile(r"[0-9]{1,19}", re.ASCII)
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+
+
+def parse_detection_id(text: str) -> int | None:
+    """Return the id in `text` if it is 1-19 ASCII digits within SQLite's range (1..2**63-1)."""
+    if _ID.fullmatch(text) is None:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
 
 
 class ImageView(HomeAssistantView):
     """GET /api/home_security_intelligence/{entry_id}/{kind}/{detection_id}.
 
     Needs a logged-in user or a signed URL; files are looked up by detection id in
-    the integration's database, never by a path taken from the request.
+    the integration's database, never by a path taken from the request, and served
+    from the one descriptor that was checked to be a regular file inside the folder.
     """
 
     url = VIEW_URL
@@ -34,29 +48,38 @@ class ImageView(HomeAssistantView):
         """Serve the image or 404."""
         hass = request.app[KEY_HASS]
         entry = hass.config_entries.async_get_entry(entry_id)
+        number = parse_detection_id(detection_id)
         if (
             entry is None
             or entry.domain != DOMAIN
             or entry.state is not ConfigEntryState.LOADED
             or kind not in ("thumbnail", "snapshot")
-            or not detection_id.isdecimal()
+            or number is None
         ):
             return web.Response(status=HTTPStatus.NOT_FOUND)
         coordinator: HsiCoordinator = entry.runtime_data.coordinator
-        path = await hass.async_add_executor_job(image_file, coordinator, kind, int(detection_id))
-        if path is None:
+        found = await hass.async_add_executor_job(image_file, coordinator, kind, number)
+        if found is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)
-        return web.FileResponse(
-            path,
-            headers={
-                "Content-Type": _CONTENT_TYPES.get(path.suffix.lower(), "image/jpeg"),
-                "Cache-Control": "private, max-age=86400",
-            },
+        path, folder = found
+        try:
+            body = await hass.async_add_executor_job(read_inside, path, folder, MAX_IMAGE_BYTES)
+        except UnsafeFileError, OSError, ValueError:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        return web.Response(
+            body=body,
+            content_type=_CONTENT_TYPES.get(path.suffix.lower(), "image/jpeg"),
+            headers={"Cache-Control": "private, max-age=86400"},
         )
 
 
-def image_file(coordinator: HsiCoordinator, kind: str, detection_id: int) -> Path | None:
-    """Return the file of a detection if it exists inside the integration's folders."""
+def image_file(
+    coordinator: HsiCoordinator, kind: str, detection_id: int
+) -> tuple[Path, Path] | None:
+    """Return a detection's file and the folder it must stay in, if it is inside it now.
+
+    The check is repeated on the open descriptor when the file is read (`read_inside`).
+    """
     records = coordinator.db.detections([detection_id])
     if not records:
         return None
@@ -70,4 +93,4 @@ def image_file(coordinator: HsiCoordinator, kind: str, detection_id: int) -> Pat
     path = Path(raw).resolve()
     if not path.is_relative_to(folder.resolve()) or not path.is_file():
         return None
-    return path
+    return path, folder

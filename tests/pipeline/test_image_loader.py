@@ -6,11 +6,13 @@ import io
 import os
 from pathlib import Path
 import struct
+from typing import Any
 import zlib
 
 from PIL import Image
 import pytest
 
+from custom_components.home_security_intelligence.pipeline import image_loader
 from custom_components.home_security_intelligence.pipeline.image_loader import (
     MAX_IMAGE_BYTES,
     InvalidImageError,
@@ -176,3 +178,45 @@ def test_missing_file_cannot_be_read(root: Path) -> None:
 def test_check_image_accepts_bytes_directly() -> None:
     """check_image works on bytes without a file."""
     assert check_image(make_jpeg(100, 50)).height == 50
+
+
+def test_file_that_grew_after_its_stat_is_refused_by_what_was_read(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose earlier stat said small but that is now over the cap is refused.
+
+    The read is bounded by the bytes actually read (cap + 1), not by a size checked
+    before: only cap + 1 bytes ever come from the descriptor.
+    """
+    cap = 4096
+    monkeypatch.setattr(image_loader, "MAX_IMAGE_BYTES", cap)
+    path = _put(root, "growing.jpg", make_jpeg(64, 48))
+    small = path.stat()
+    with path.open("ab") as file:  # the upload keeps growing after that stat
+        file.write(os.urandom(50 * cap))
+    real_stat = Path.stat
+
+    def stale_stat(self: Path, **kw: Any) -> os.stat_result:
+        return small if self == path else real_stat(self, **kw)
+
+    read_sizes: list[int] = []
+    real_read = os.read
+
+    def counting_read(fd: int, n: int) -> bytes:
+        chunk = real_read(fd, n)
+        read_sizes.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(Path, "stat", stale_stat)
+    monkeypatch.setattr(os, "read", counting_read)
+    with pytest.raises(InvalidImageError, match=f"file too large \\({cap + 1} bytes"):
+        load_image(path, root)
+    assert sum(read_sizes) == cap + 1
+
+
+def test_fifo_is_refused_without_blocking(root: Path) -> None:
+    """A named pipe with nobody writing is refused at once (opened non-blocking)."""
+    fifo = root / "front" / "pipe.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(InvalidImageError, match="not a regular file"):
+        load_image(fifo, root)

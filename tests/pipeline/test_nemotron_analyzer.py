@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +19,8 @@ from custom_components.home_security_intelligence.pipeline.level_belief import (
 from custom_components.home_security_intelligence.pipeline.models import RiskAssessment
 from custom_components.home_security_intelligence.pipeline.nemotron_analyzer import (
     API_OPENAI,
+    MAX_COMPLETION_CHARS,
+    MAX_DEPTH,
     MAX_RESPONSE_BYTES,
     N_PREDICT,
     TEMPERATURE,
@@ -457,3 +461,84 @@ async def test_openai_logprobs_give_a_belief(hass: HomeAssistant, serve: ServeFa
     assert requests[0]["logprobs"] is True
     assert requests[0]["top_logprobs"] == TOP_ALTERNATIVES
     assert len(requests) == 4
+
+
+def test_deeply_nested_completion_is_a_protocol_error() -> None:
+    """100,000 nested levels in the completion text: no RecursionError, no assessment."""
+    with pytest.raises(AnalyzerProtocolError, match="no valid assessment"):
+        parse_assessment("[" * 50_000 + "{" * 100_000 + _obj(50) + "}" * 100_000)
+
+
+def test_parsing_cost_is_linear() -> None:
+    """A megabyte of `{`, or of unfinished keys, is refused at once, not per brace."""
+    started = time.monotonic()
+    for text in ("{" * MAX_RESPONSE_BYTES, '{"a":' * 200_000, '{"' * 500_000):
+        with pytest.raises(AnalyzerProtocolError):
+            parse_assessment(text)
+    assert time.monotonic() - started < 2
+
+
+def test_answer_after_the_completion_cap_is_not_read() -> None:
+    """Only the first MAX_COMPLETION_CHARS of the text are looked at."""
+    assert parse_assessment(_obj(40) + " " * MAX_COMPLETION_CHARS).risk_score == 40
+    with pytest.raises(AnalyzerProtocolError):
+        parse_assessment(" " * MAX_COMPLETION_CHARS + _obj(40))
+
+
+def test_objects_with_braces_in_strings_and_shallow_wrappers_are_found() -> None:
+    """Braces inside JSON strings do not confuse the scan; shallow nesting is looked into."""
+    text = '{"summary": "a } and a {", "risk_score": 12}'
+    assert parse_assessment(text).summary == "a } and a {"
+    wrapped = '{"a": ' * (MAX_DEPTH - 1) + _obj(66) + "}" * (MAX_DEPTH - 1)
+    assert parse_assessment(wrapped).risk_score == 66
+
+
+async def test_deeply_nested_http_body_is_a_protocol_error(
+    hass: HomeAssistant, serve: ServeFactory
+) -> None:
+    """A body nested 100,000 levels deep is a protocol error, not a RecursionError."""
+
+    async def handler(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(
+            body=b'{"content": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+            content_type="application/json",
+        )
+
+    url = await serve({"POST /completion": handler})
+    with pytest.raises(AnalyzerProtocolError, match="nested too deeply"):
+        await _analyzer(hass, url).analyze_batch("p")
+
+
+async def test_mostly_braces_answer_never_stalls_the_loop(
+    hass: HomeAssistant, serve: ServeFactory
+) -> None:
+    """An answer just under 1 MiB of `{` is parsed without the loop stalling 100 ms."""
+    content = "{" * (MAX_RESPONSE_BYTES - 64)
+
+    async def handler(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"content": content})
+
+    url = await serve({"POST /completion": handler})
+    lags: list[float] = []
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    async def ticker() -> None:
+        last = loop.time()
+        while not done.is_set():
+            await asyncio.sleep(0.005)
+            now = loop.time()
+            lags.append(now - last - 0.005)
+            last = now
+
+    tick = asyncio.create_task(ticker())
+    try:
+        with pytest.raises(AnalyzerProtocolError, match="no valid assessment"):
+            await _analyzer(hass, url).analyze_batch("p")
+    finally:
+        done.set()
+        await tick
+    assert lags
+    assert max(lags) < 0.1, max(lags)

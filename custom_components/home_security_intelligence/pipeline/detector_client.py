@@ -109,6 +109,8 @@ class DetectorClient:
             ) from err
         try:
             return json.loads(body)
+        except RecursionError as err:
+            raise DetectorProtocolError("detector answer is nested too deeply") from err
         except ValueError as err:
             raise DetectorProtocolError("detector answer is not JSON") from err
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
+from .bounded_read import UnsafeFileError, read_inside
+
 MAX_IMAGE_BYTES = 25 * 1024 * 1024
 MAX_IMAGE_PIXELS = 50_000_000
 _FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
@@ -31,20 +33,19 @@ class LoadedImage:
 def load_image(path: Path, root: Path) -> LoadedImage:
     """Read and check an image file under `root` (blocking: run it in the executor).
 
-    Rejects files resolving outside `root` (symlinks), empty, oversized, non-image,
-    truncated and decompression-bomb files without decoding pixels: the header gives
-    the size, the JPEG end marker or PNG chunk checksums reveal truncation.
+    The file is read from one descriptor, never more than MAX_IMAGE_BYTES + 1 bytes
+    (`read_inside`). Rejects files resolving outside `root` (symlinks), FIFOs and other
+    non-regular files, empty, oversized, non-image, truncated and decompression-bomb
+    files without decoding pixels: the header gives the size, the JPEG end marker or PNG
+    chunk checksums reveal truncation.
     """
     try:
-        inside = path.resolve().is_relative_to(root.resolve())
-        size = path.stat().st_size
-        data = path.read_bytes() if inside and 0 < size <= MAX_IMAGE_BYTES else b""
-    except OSError as err:
-        raise InvalidImageError(f"cannot read file: {err.strerror or err}") from err
-    if not inside:
-        raise InvalidImageError("it points outside the camera folder")
-    if size > MAX_IMAGE_BYTES:
-        raise InvalidImageError(f"file too large ({size} bytes)")
+        data = read_inside(path, root, MAX_IMAGE_BYTES)
+    except UnsafeFileError as err:
+        raise InvalidImageError(str(err)) from err
+    except (OSError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or err
+        raise InvalidImageError(f"cannot read file: {reason}") from err
     return check_image(data)
 
 

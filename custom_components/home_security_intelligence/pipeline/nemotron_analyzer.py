@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 import json
 import math
@@ -21,6 +23,7 @@ from .level_belief import (
 )
 from .models import RiskAssessment
 from .prompts import RISK_SCHEMA, content_free_prompts
+from .text_safety import plain_text
 
 COMPLETION_TIMEOUT = aiohttp.ClientTimeout(total=120)
 PROBE_TIMEOUT = aiohttp.ClientTimeout(total=30)
@@ -30,7 +33,10 @@ N_PREDICT_HABIT = 12  # enough to reach the level in a content-free answer
 TOP_ALTERNATIVES = 10
 TEMPERATURE = 0.1
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
-_DECODER = json.JSONDecoder()
+MAX_COMPLETION_CHARS = 16 * 1024  # an answer is N_PREDICT tokens; more is not an answer
+MAX_DEPTH = 16  # deepest object nesting the parser looks into
+OFF_LOOP_BYTES = 64 * 1024  # larger HTTP bodies are decoded in the executor
+OFF_LOOP_CHARS = 2048  # longer completion texts are parsed in the executor
 
 
 class AnalyzerError(Exception):
@@ -91,7 +97,7 @@ class NemotronAnalyzer:
         """
         try:
             body, tokens = await self._complete(prompt, N_PREDICT, COMPLETION_TIMEOUT, RISK_SCHEMA)
-            assessment = parse_assessment(body)
+            assessment = await _off_loop_if(len(body) > OFF_LOOP_CHARS, parse_assessment, body)
             probabilities = read_level_probabilities(tokens)
             if probabilities is None:
                 return assessment
@@ -171,6 +177,10 @@ class NemotronAnalyzer:
             raise AnalyzerProtocolError(str(err)) from err
         except (aiohttp.ClientError, TimeoutError) as err:
             raise AnalyzerUnreachableError(f"LLM unreachable: {err or type(err).__name__}") from err
+        return await _off_loop_if(len(raw) > OFF_LOOP_BYTES, self._read_answer, raw)
+
+    def _read_answer(self, raw: bytes) -> tuple[str, TokenAlternatives]:
+        """Decode the body into the completion text and its token alternatives."""
         try:
             data = json.loads(raw)
             if self.api == API_OPENAI:
@@ -180,6 +190,8 @@ class NemotronAnalyzer:
             else:
                 content = data["content"]
                 probabilities = data.get("completion_probabilities")
+        except RecursionError as err:
+            raise AnalyzerProtocolError("LLM answer is nested too deeply") from err
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
             raise AnalyzerProtocolError("LLM answer has no completion text") from err
         if not isinstance(content, str):
@@ -200,6 +212,13 @@ class NemotronAnalyzer:
     async def verify(self) -> None:
         """Ask for one token to check the API (config flow)."""
         await self._complete("OK", 1, PROBE_TIMEOUT)
+
+
+async def _off_loop_if[T, R](large: bool, func: Callable[[T], R], arg: T) -> R:
+    """Run `func(arg)` here, or in the executor when the input is large."""
+    if not large:
+        return func(arg)
+    return await asyncio.get_running_loop().run_in_executor(None, func, arg)
 
 
 def _alternatives(probabilities: object) -> TokenAlternatives:
@@ -233,17 +252,59 @@ def _alternatives(probabilities: object) -> TokenAlternatives:
 def parse_assessment(text: str) -> RiskAssessment:
     """Find the first JSON object with a usable `risk_score` in the model's text.
 
-    The score is clamped to 0-100 and the level always follows from it.
+    Only the first MAX_COMPLETION_CHARS are read. One pass finds the balanced objects
+    (nesting at most MAX_DEPTH deep, so decoding them costs at most MAX_DEPTH times the
+    text); they are decoded in the order they start. The score is clamped to 0-100, the
+    level always follows from it, and the texts are stripped of markup.
     """
-    text = _THINK.sub("", text)
-    for start in (i for i, ch in enumerate(text) if ch == "{"):
+    text = _THINK.sub("", text[:MAX_COMPLETION_CHARS])
+    for start, end in _objects(text):
         try:
-            obj, _ = _DECODER.raw_decode(text, start)
-        except ValueError:
+            obj = json.loads(text[start:end])
+        except ValueError, RecursionError:
             continue
         if isinstance(obj, dict) and (assessment := _from_object(obj)) is not None:
             return assessment
     raise AnalyzerProtocolError(f"no valid assessment in LLM answer: {text[:120]!r}")
+
+
+def _objects(text: str) -> list[tuple[int, int]]:
+    """Return the (start, end) of every balanced `{...}` nested at most MAX_DEPTH deep.
+
+    Outside any object quotes are prose; inside, JSON strings (with escapes) are skipped.
+    An object holding something deeper than MAX_DEPTH is not a candidate.
+    """
+    found: list[tuple[int, int]] = []
+    stack: list[list[int]] = []  # [start, spoiled] of the open objects
+    too_deep = 0  # open braces beyond MAX_DEPTH
+    in_string = escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"' and stack:
+            in_string = True
+        elif ch == "{":
+            if len(stack) < MAX_DEPTH:
+                stack.append([i, 0])
+            else:
+                too_deep += 1
+                stack[-1][1] = 1
+        elif ch == "}" and stack:
+            if too_deep:
+                too_deep -= 1
+                continue
+            start, spoiled = stack.pop()
+            if not spoiled:
+                found.append((start, i + 1))
+            elif stack:
+                stack[-1][1] = 1
+    found.sort()
+    return found
 
 
 def _from_object(obj: dict[str, Any]) -> RiskAssessment | None:
@@ -260,6 +321,6 @@ def _from_object(obj: dict[str, Any]) -> RiskAssessment | None:
     return RiskAssessment(
         risk_score=score,
         risk_level=level_for_score(score),
-        summary=summary.strip()[:300] if isinstance(summary, str) else "",
-        reasoning=reasoning.strip()[:600] if isinstance(reasoning, str) else "",
+        summary=plain_text(summary, 300) if isinstance(summary, str) else "",
+        reasoning=plain_text(reasoning, 600) if isinstance(reasoning, str) else "",
     )

@@ -44,8 +44,15 @@ MAX_LINES = 40
 
 
 def quote(value: str) -> str:
-    """Quote untrusted text as a short JSON string literal."""
-    return json.dumps(value[:MAX_FIELD], ensure_ascii=False)
+    """Quote untrusted text as a short JSON string literal on one line.
+
+    JSON escapes the ASCII controls; the Unicode line breaks it leaves (NEL, U+2028,
+    U+2029) are escaped too, so no name can start a line of its own.
+    """
+    return json.dumps(value[:MAX_FIELD], ensure_ascii=False).translate(_LINE_BREAKS)
+
+
+_LINE_BREAKS = {ord(ch): f"\\u{ord(ch):04x}" for ch in "\x85\u2028\u2029"}
 
 
 PRIOR_GUIDANCE = (
