@@ -18,6 +18,7 @@ QUICK = os.environ.get("HSI_BENCH_QUICK") == "1"
 RESULTS = Path(os.environ.get("HSI_BENCH_OUT", "/tmp/hsi_bench"))  # noqa: S108 - local scratch
 
 SIZES = {"1080p": (1920, 1080), "1440p": (2560, 1440), "480p": (640, 480)}
+CAMERAS = 2 if QUICK else 4
 
 
 def photo_jpeg(width: int, height: int, seed: int = 0, quality: int = 85) -> bytes:
@@ -91,3 +92,35 @@ def save(name: str, data: dict[str, Any]) -> None:
     """Write one benchmark's results as JSON for the report."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2, default=str))
+
+
+def frames() -> dict[str, bytes]:
+    """Make the frames every pipeline run writes: two 1080p and two 640x480 photo-like JPEGs."""
+    return {
+        f"{name}_{seed}": photo_jpeg(*size, seed=seed)
+        for name, size in (("1080p", (1920, 1080)), ("480p", (640, 480)))
+        for seed in range(2)
+    }
+
+
+def plan(root: Path, phase: str, count: int, images: dict[str, bytes]) -> list[tuple[Path, bytes]]:
+    """Files `root/cam{i}/snap/...jpg`, round-robin over cameras and frames (half 1080p)."""
+    keys = list(images)
+    return [
+        (
+            root / f"cam{i % CAMERAS}" / "snap" / f"{phase}_{i:05d}_{keys[i % len(keys)]}.jpg",
+            images[keys[i % len(keys)]],
+        )
+        for i in range(count)
+    ]
+
+
+def cpu_model() -> str:
+    """Return the CPU's "model name" from /proc/cpuinfo and the number of cores."""
+    name = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            name = value.strip()
+            break
+    return f"{name}, {os.cpu_count()} cores"

@@ -1,4 +1,4 @@
-"""Benchmarks 2-5: thumbnail, image validation, Redis round trips and stores, SQLite.
+"""Benchmarks 2-5: thumbnail (benchmarks/thumbnail.py), image validation, Redis, SQLite.
 
 Run by scripts/bench as `python -m benchmarks.micro`; writes JSON results for the report.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-import io
 import os
 from pathlib import Path
 import random
@@ -22,12 +21,9 @@ import redis
 from sqlalchemy import insert, select
 
 from benchmarks.common import QUICK, photo_jpeg, save, summary
+from benchmarks.thumbnail import bench_thumbnail
 from custom_components.home_security_intelligence.pipeline.image_loader import load_image
 from custom_components.home_security_intelligence.pipeline.models import Detection, ImageJob
-from custom_components.home_security_intelligence.pipeline.thumbnail_generator import (
-    THUMBNAIL_SIZE,
-    ThumbnailGenerator,
-)
 from custom_components.home_security_intelligence.store import schema
 from custom_components.home_security_intelligence.store.database import Database
 from custom_components.home_security_intelligence.store.embedded_store import EmbeddedWorkStore
@@ -36,10 +32,6 @@ from custom_components.home_security_intelligence.store.redis_store import Redis
 
 REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('HSI_TEST_REDIS_DB', '13')}"
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-BOXES = [
-    Detection(name, 0.9, (100 + 300 * i, 150 + 100 * i, 250, 400))
-    for i, name in enumerate(("person", "car", "dog", "bicycle", "person"))
-]
 
 
 def timed(func: Callable[[], Any], repeat: int) -> list[float]:
@@ -55,37 +47,6 @@ def timed(func: Callable[[], Any], repeat: int) -> list[float]:
         func()
         out.append((time.thread_time() - start) * 1000)
     return out
-
-
-def naive_thumbnail(data: bytes, out: Path) -> None:
-    """Do it the naive way: full decode, draw on the full frame, resize (default filter)."""
-    with Image.open(io.BytesIO(data)) as src:
-        frame = src.convert("RGB")
-    ThumbnailGenerator(out.parent).draw_bounding_boxes(frame, BOXES, 1.0, (0, 0))
-    scale = min(THUMBNAIL_SIZE[0] / frame.width, THUMBNAIL_SIZE[1] / frame.height)
-    small = frame.resize((round(frame.width * scale), round(frame.height * scale)))
-    canvas = Image.new("RGB", THUMBNAIL_SIZE)
-    canvas.paste(
-        small, ((THUMBNAIL_SIZE[0] - small.width) // 2, (THUMBNAIL_SIZE[1] - small.height) // 2)
-    )
-    canvas.save(out, "JPEG", quality=85)
-
-
-def bench_thumbnail(tmp: Path) -> dict[str, Any]:
-    """Benchmark 2: ThumbnailGenerator vs the naive full decode, same frames, same run."""
-    repeat = 10 if QUICK else 40
-    gen = ThumbnailGenerator(tmp / "thumbs")
-    result: dict[str, Any] = {}
-    for name, size in (("1080p", (1920, 1080)), ("1440p", (2560, 1440))):
-        data = photo_jpeg(*size, seed=5)
-        ours = timed(lambda data=data: gen.save(gen.render(data, BOXES), 1), repeat)
-        naive = timed(lambda data=data: naive_thumbnail(data, tmp / "naive.jpg"), repeat)
-        result[name] = {
-            "ours_ms": summary(ours)["p50"],
-            "naive_ms": summary(naive)["p50"],
-            "ratio": summary(naive)["p50"] / summary(ours)["p50"],
-        }
-    return result
 
 
 def full_decode(path: Path) -> None:
@@ -266,7 +227,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hsi_bench_") as name:
         tmp = Path(name)
         results = {
-            "thumbnail": bench_thumbnail(tmp),
+            "thumbnail": bench_thumbnail(),
             "validation": bench_validation(tmp),
             "redis": await bench_redis(tmp),
             "sqlite": bench_sqlite(tmp),

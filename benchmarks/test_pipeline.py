@@ -23,7 +23,17 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import redis
 from redis.asyncio.connection import AbstractConnection
 
-from benchmarks.common import QUICK, percentile, photo_jpeg, rss_mb, save, summary
+from benchmarks.common import (
+    CAMERAS,
+    QUICK,
+    frames,
+    percentile,
+    photo_jpeg,
+    plan,
+    rss_mb,
+    save,
+    summary,
+)
 from custom_components.home_security_intelligence.const import (
     CONF_CAMERA_ROOT,
     CONF_DETECTOR_URL,
@@ -33,11 +43,15 @@ from custom_components.home_security_intelligence.const import (
     DOMAIN,
     EVENT_DETECTION,
 )
+from custom_components.home_security_intelligence.pipeline.thumbnail_generator import (
+    ThumbnailGenerator,
+)
+from custom_components.home_security_intelligence.store.database import Database
+from custom_components.home_security_intelligence.store.work_store import WorkStore
 from homeassistant.const import EVENT_STATE_CHANGED
 from homeassistant.core import Event, HomeAssistant, callback
 from tests.contract_servers import LlmServer
 
-CAMERAS = 2 if QUICK else 4
 RATE = 20.0 if QUICK else 50.0  # images/s in the fixed-rate phase
 RATE_IMAGES = 60 if QUICK else 500
 BURST_IMAGES = 120 if QUICK else 1000
@@ -56,29 +70,91 @@ class Probe:
     entity: dict[str, float] = field(default_factory=dict)
     path_of: dict[int, str] = field(default_factory=dict)
     lags: list[tuple[float, float]] = field(default_factory=list)
+    stage_cpu: dict[str, float] = field(default_factory=dict)
+
+
+_NESTED = threading.local()
+
+
+def cpu_timed(probe: Probe, stage: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """`func`, adding the CPU time of its thread in each call to `probe.stage_cpu[stage]`.
+
+    Exclusive time: a timed call made inside another counts for itself only, not twice.
+    """
+    lock = threading.Lock()
+
+    def timed(*args: Any) -> Any:
+        stack: list[float] = _NESTED.__dict__.setdefault("stack", [])
+        stack.append(0.0)
+        start = time.thread_time()
+        try:
+            return func(*args)
+        finally:
+            spent = time.thread_time() - start
+            inner = stack.pop()
+            if stack:
+                stack[-1] += spent
+            with lock:
+                probe.stage_cpu[stage] = probe.stage_cpu.get(stage, 0.0) + spent - inner
+
+    return timed
 
 
 class RoundTrips:
-    """Counts requests sent to Redis (a pipeline is one), by wrapping redis-py's send."""
+    """Records the requests sent to Redis (a pipeline is one), by wrapping redis-py's send.
+
+    Only a reference to each packed request is kept while counting; `kinds` names their
+    commands afterwards, so the measured CPU is not inflated by the parsing.
+    """
 
     def __init__(self) -> None:
-        """Start at zero."""
-        self.count = 0
+        """Start with nothing sent."""
+        self.sent: list[Any] = []
 
     @contextmanager
     def counting(self) -> Iterator[None]:
-        """Count while inside the block."""
+        """Record while inside the block."""
         original = AbstractConnection.send_packed_command
 
-        async def send(conn: AbstractConnection, *args: Any, **kwargs: Any) -> None:
-            self.count += 1
-            await original(conn, *args, **kwargs)
+        async def send(conn: AbstractConnection, command: Any, *args: Any, **kwargs: Any) -> None:
+            self.sent.append(command)
+            await original(conn, command, *args, **kwargs)
 
         AbstractConnection.send_packed_command = send  # type: ignore[method-assign]
         try:
             yield
         finally:
             AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
+
+    def kinds(self, start: int = 0, end: int | None = None) -> dict[str, int]:
+        """Round trips by the commands they carried (`LREM+LMOVE` for a pipeline of two)."""
+        counts: dict[str, int] = {}
+        for packed in self.sent[start:end]:
+            name = command_names(packed)
+            counts[name] = counts.get(name, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: -item[1]))
+
+
+def command_names(packed: Any) -> str:
+    """Return the command names in a packed RESP request, joined by '+'."""
+    if isinstance(packed, str):
+        data = packed.encode()
+    elif isinstance(packed, (list, tuple)):
+        data = b"".join(part.encode() if isinstance(part, str) else bytes(part) for part in packed)
+    else:
+        data = bytes(packed)
+    names: list[str] = []
+    pos = 0
+    while data.startswith(b"*", pos):
+        end = data.index(b"\r\n", pos)
+        count, pos = int(data[pos + 1 : end]), end + 2
+        for index in range(count):
+            end = data.index(b"\r\n", pos)
+            length, pos = int(data[pos + 1 : end]), end + 2
+            if index == 0:
+                names.append(data[pos : pos + length].decode().upper())
+            pos += length + 2
+    return "+".join(names) or "?"
 
 
 def commandstats(url: str) -> dict[str, int]:
@@ -89,27 +165,6 @@ def commandstats(url: str) -> dict[str, int]:
     finally:
         client.close()
     return {key.removeprefix("cmdstat_"): int(val["calls"]) for key, val in info.items()}
-
-
-def images() -> dict[str, bytes]:
-    """Make the frames written: two 1080p and two 640x480 photo-like JPEGs (blocking)."""
-    return {
-        f"{name}_{seed}": photo_jpeg(*size, seed=seed)
-        for name, size in (("1080p", (1920, 1080)), ("480p", (640, 480)))
-        for seed in range(2)
-    }
-
-
-def plan(root: Path, phase: str, count: int, frames: dict[str, bytes]) -> list[tuple[Path, bytes]]:
-    """Round-robin over cameras and frames (half 1080p, half 640x480)."""
-    keys = list(frames)
-    return [
-        (
-            root / f"cam{i % CAMERAS}" / "snap" / f"{phase}_{i:05d}_{keys[i % len(keys)]}.jpg",
-            frames[keys[i % len(keys)]],
-        )
-        for i in range(count)
-    ]
 
 
 def write_all(
@@ -162,23 +217,41 @@ def latencies(probe: Probe, paths: list[str]) -> dict[str, Any]:
     }
 
 
-def instrument(hass: HomeAssistant, entry: MockConfigEntry, probe: Probe) -> Callable[[], None]:
+def collaborators(entry: MockConfigEntry) -> tuple[Database, WorkStore]:
+    """Return the entry's database and work store, wherever its runtime data keeps them."""
+    data = entry.runtime_data
+    holder = data if hasattr(data, "db") else data.coordinator
+    return holder.db, holder.store
+
+
+def instrument(hass: HomeAssistant, probe: Probe) -> Callable[[], None]:
     """Time-stamp each image when its detections are committed, published and shown.
 
-    Wraps the coordinator's `Database.store_detections` (same call, result untouched) and
-    listens to the detection bus event and to state changes of the last-detection sensors.
+    Wraps `Database.store_detections` (same call, result untouched) and listens to the
+    detection bus event and to state changes of the last-detection sensors. Also adds up the
+    CPU time of four executor stages: the ledger insert at intake (`record_images`), the
+    thumbnail's render and file write, and the detections' transaction. The classes are
+    wrapped, so this holds wherever the pipeline keeps its instances.
     """
-    db = entry.runtime_data.coordinator.db
-    original = db.store_detections
+    original, render, record, write = (
+        Database.store_detections,
+        ThumbnailGenerator.render,
+        Database.record_images,
+        ThumbnailGenerator.save,
+    )
+    committed = cpu_timed(probe, "SQLite store_detections", original)
 
-    def store_detections(job: Any, *args: Any) -> list[int]:
-        ids = original(job, *args)
+    def store_detections(db: Database, job: Any, *args: Any) -> list[int]:
+        ids: list[int] = committed(db, job, *args)
         probe.stored[job.file_path] = time.monotonic()
         for detection_id in ids:
             probe.path_of[detection_id] = job.file_path
         return ids
 
-    db.store_detections = store_detections  # type: ignore[method-assign]
+    Database.store_detections = store_detections  # type: ignore[method-assign]
+    ThumbnailGenerator.render = cpu_timed(probe, "thumbnail render", render)  # type: ignore[method-assign]
+    Database.record_images = cpu_timed(probe, "SQLite ledger insert (intake)", record)  # type: ignore[method-assign]
+    ThumbnailGenerator.save = cpu_timed(probe, "thumbnail write", write)  # type: ignore[method-assign]
 
     @callback
     def on_detection(event: Event) -> None:
@@ -203,7 +276,10 @@ def instrument(hass: HomeAssistant, entry: MockConfigEntry, probe: Probe) -> Cal
     def undo() -> None:
         for unsub in unsubs:
             unsub()
-        db.store_detections = original  # type: ignore[method-assign]
+        Database.store_detections = original  # type: ignore[method-assign]
+        Database.record_images = record  # type: ignore[method-assign]
+        ThumbnailGenerator.render = render  # type: ignore[method-assign]
+        ThumbnailGenerator.save = write  # type: ignore[method-assign]
 
     return undo
 
@@ -256,11 +332,11 @@ async def test_pipeline_throughput(
     redis_url = request.getfixturevalue("redis_url") if backend == "redis" else None
     root = tmp_path / "cameras"
     await hass.async_add_executor_job(make_folders, root)
-    frames = await hass.async_add_executor_job(images)
+    images = await hass.async_add_executor_job(frames)
     entry, setup_s = await add_entry(hass, root, detector_url, llm, redis_url)
     await hass.async_block_till_done()
     probe = Probe()
-    undo = instrument(hass, entry, probe)
+    undo = instrument(hass, probe)
     stop = asyncio.Event()
     sampler = hass.async_create_background_task(sample_lag(probe, stop), "bench loop lag")
     trips = RoundTrips()
@@ -271,10 +347,12 @@ async def test_pipeline_throughput(
         "settle_s": SETTLE_S,
     }
     stats_before = await hass.async_add_executor_job(commandstats, redis_url) if redis_url else {}
+    phase_trips: dict[str, tuple[int, int]] = {}
     with trips.counting():
         for phase, count, rate in (("rate", RATE_IMAGES, RATE), ("burst", BURST_IMAGES, None)):
-            files = plan(root, phase, count, frames)
+            files = plan(root, phase, count, images)
             paths = [str(p) for p, _ in files]
+            sent0, stages0 = len(trips.sent), dict(probe.stage_cpu)
             cpu0, start = time.process_time(), time.monotonic()
             wall, writer_cpu = await hass.async_add_executor_job(write_all, files, rate, probe)
             done = await wait_until(
@@ -282,6 +360,7 @@ async def test_pipeline_throughput(
             )
             end = time.monotonic()
             cpu = time.process_time() - cpu0 - writer_cpu
+            phase_trips[phase] = (sent0, len(trips.sent))
             stored = [probe.stored[p] for p in paths if p in probe.stored]
             assert done, f"{phase}: only {len(stored)} of {count} images went through the pipeline"
             first = min(probe.complete[p] for p in paths)
@@ -293,13 +372,27 @@ async def test_pipeline_throughput(
                 "latency_ms": latencies(probe, paths),
                 "loop_lag_ms": lag_stats(probe, start, end),
                 "cpu_ms_per_image": cpu * 1000 / count,
+                "stage_cpu_ms_per_image": {
+                    stage: (spent - stages0.get(stage, 0.0)) * 1000 / count
+                    for stage, spent in probe.stage_cpu.items()
+                },
             }
             await asyncio.sleep(0.5)
     if redis_url:
         after = await hass.async_add_executor_job(commandstats, redis_url)
         total = RATE_IMAGES + BURST_IMAGES
         result["redis"] = {
-            "round_trips_per_image": trips.count / total,
+            "round_trips_per_image": len(trips.sent) / total,
+            "round_trips_per_image_by_phase": {
+                phase: (end - start) / result[phase]["images"]
+                for phase, (start, end) in phase_trips.items()
+            },
+            "round_trips_by_request": {
+                phase: {
+                    kind: n / result[phase]["images"] for kind, n in trips.kinds(start, end).items()
+                }
+                for phase, (start, end) in phase_trips.items()
+            },
             "commands_per_image": {
                 name: (calls - stats_before.get(name, 0)) / total
                 for name, calls in sorted(after.items())
@@ -338,13 +431,13 @@ async def test_backlog_memory_and_setup(
     rss0 = await hass.async_add_executor_job(rss_mb)
     peak0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     entry, setup_s = await add_entry(hass, root, detector_url, llm, None)
-    coordinator = entry.runtime_data.coordinator
+    db, store = collaborators(entry)
     samples: list[float] = []
     start = time.monotonic()
     counts: dict[str, int] = {}
     while time.monotonic() - start < BACKLOG_CAP_S:
         samples.append(await hass.async_add_executor_job(rss_mb))
-        counts = await hass.async_add_executor_job(coordinator.db.image_counts)
+        counts = await hass.async_add_executor_job(db.image_counts)
         if counts.get("done", 0) + counts.get("invalid", 0) >= BACKLOG:
             break
         await asyncio.sleep(0.5)
@@ -356,7 +449,7 @@ async def test_backlog_memory_and_setup(
     # Unload only once the workers are idle: async_stop clears the occupancy timers before
     # it cancels the workers, so a worker finishing meanwhile leaves a timer behind (reported).
     deadline = time.monotonic() + 30
-    while await coordinator.store.image_backlog() and time.monotonic() < deadline:  # noqa: ASYNC110
+    while await store.image_backlog() and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.2)
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -61,6 +61,19 @@ if redis.call('GET', current) == ARGV[1] then redis.call('DEL', current) end
 return msg
 """
 
+_OPEN = """
+local rows = {}
+for _, pointer in ipairs(KEYS) do
+  local id = redis.call('GET', pointer)
+  if id then
+    local p = 'batch:' .. id .. ':'
+    local v = redis.call('MGET', p .. 'camera_id', p .. 'started_at', p .. 'last_activity')
+    if v[1] and v[2] and v[3] then rows[#rows + 1] = {id, v[1], v[2], v[3]} end
+  end
+end
+return rows
+"""
+
 _RECOVER = """
 local n = 0
 while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end
@@ -91,6 +104,7 @@ class RedisWorkStore:
         self._redis = client
         self._add = client.register_script(_ADD)
         self._close = client.register_script(_CLOSE)
+        self._open = client.register_script(_OPEN)
         self._recover = client.register_script(_RECOVER)
         self._in_flight: dict[str, str] = {}
         self._marker = f"hsi:alive:{uuid.uuid4().hex}"
@@ -194,28 +208,16 @@ class RedisWorkStore:
         return batch_id
 
     async def open_batches(self) -> list[OpenBatch]:
-        """SCAN the `batch:*:current` pointers and read each batch's times."""
+        """SCAN the `batch:*:current` pointers, then read their batches in one round trip."""
         keys: list[str] = await self._call(self._scan("batch:*:current"))
         if not keys:
             return []
-        batch_ids = [b for b in await self._call(self._redis.mget(keys)) if b is not None]
-        pipe = self._redis.pipeline(transaction=False)
-        for batch_id in batch_ids:
-            pipe.mget(
-                f"batch:{batch_id}:camera_id",
-                f"batch:{batch_id}:started_at",
-                f"batch:{batch_id}:last_activity",
-            )
-        rows = await self._call(pipe.execute())
+        rows: list[list[str]] = await self._call(self._open(keys=keys))
         return [
             OpenBatch(
-                batch_id,
-                camera,
-                datetime.fromisoformat(started),
-                datetime.fromisoformat(last),
+                batch_id, camera, datetime.fromisoformat(started), datetime.fromisoformat(last)
             )
-            for batch_id, (camera, started, last) in zip(batch_ids, rows, strict=True)
-            if camera and started and last
+            for batch_id, camera, started, last in rows
         ]
 
     async def _scan(self, match: str) -> list[str]:
