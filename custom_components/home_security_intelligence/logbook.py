@@ -6,7 +6,7 @@ when the logbook loads (at Home Assistant's start).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 import logging
 from typing import Any
 
@@ -33,7 +33,7 @@ LEVEL_ICONS = {
 }
 
 
-def _camera(data: dict[str, Any]) -> str:
+def _camera(data: Mapping[str, Any]) -> str:
     return str(data.get("camera_name", data.get("camera_id", "")))
 
 
