@@ -67,6 +67,15 @@ def add_phone(hass: HomeAssistant) -> str:
     return device.id
 
 
+def camera_device(hass: HomeAssistant, entry: MockConfigEntry, camera: str) -> str:
+    """Device registry id of a camera of the entry."""
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{entry.entry_id}:{camera}"), entry.entry_id
+    )
+    assert device is not None
+    return device.id
+
+
 @pytest.fixture
 def alerts(hass: HomeAssistant) -> Alerts:
     """Install the blueprint by setting up the integration, then an automation from it."""
@@ -134,7 +143,7 @@ async def test_push_on_detection_then_update_then_withdraw(
     )
     assert "authSig=" in first["data"]["image"]
     assert first["data"]["push"]["interruption-level"] == "active"
-    device_id = coordinator_of(entry)._device_id("front_door")
+    device_id = camera_device(hass, entry, "front_door")
     assert device_id
     # Before the event exists, only the snooze button can act.
     assert first["data"]["actions"] == [
@@ -264,7 +273,7 @@ async def test_buttons_call_the_integration_actions(
         llm.script = [llm_answer(72, "high", "A person at the door.")]
         events.append(await close_batch(hass, entry, "front_door", freezer=freezer))
         await wait_for(hass, lambda n=seed: len(calls) == n + 2, freezer=freezer)
-    device_id = coordinator_of(entry)._device_id("front_door")
+    device_id = camera_device(hass, entry, "front_door")
     acknowledge = calls[1].data["data"]["actions"][0]["action"]
     false_alarm, snooze = (b["action"] for b in calls[2].data["data"]["actions"][1:])
     assert acknowledge == f"HSI_ACK_{device_id}_{events[0].id}"
@@ -367,7 +376,7 @@ async def test_notifiers_cameras_and_snoozed_events(
     for camera in ("front_door", "garage"):
         await drop_and_detect(hass, entry, camera_root, camera, freezer=freezer)
         await close_batch(hass, entry, camera, freezer=freezer)
-    front_door = coordinator_of(entry)._device_id("front_door")
+    front_door = camera_device(hass, entry, "front_door")
     assert front_door
     sent = async_mock_service(hass, "notify", "send_message")
     calls = await alerts(cameras=[front_door], notifiers=["notify.family_chat"])

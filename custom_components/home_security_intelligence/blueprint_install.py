@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import Literal
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.start import async_at_started
@@ -31,13 +32,16 @@ def unedited(installed: str) -> bool:
     )
 
 
-def install(target: Path) -> str:
+type Outcome = Literal["installed", "updated", "current", "kept"]
+
+
+def install(target: Path) -> Outcome:
     """Write the shipped blueprint to `target` if absent or an unedited older copy.
 
     Returns what happened: installed, updated, current or kept (an edited copy).
     """
     wanted = stamped(SHIPPED.read_text(encoding="utf-8"))
-    outcome = "installed"
+    outcome: Outcome = "installed"
     if target.exists():
         current = target.read_text(encoding="utf-8")
         if current == wanted:
