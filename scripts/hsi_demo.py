@@ -464,6 +464,11 @@ class HomeAssistantApi:
 
 ALERTS_AUTOMATION_ID = "hsi_demo_alerts"
 ALERTS_BLUEPRINT = f"{DOMAIN}/security_alerts.yaml"
+ALERTS_AUTOMATION = {
+    "alias": "Security alerts",
+    "description": "Created by scripts/demo from the integration's blueprint.",
+    "use_blueprint": {"path": ALERTS_BLUEPRINT, "input": {"min_level": "low", "cooldown": 0}},
+}
 
 
 async def install_alerts_automation(api: HomeAssistantApi, limit: float = 30) -> None:
@@ -478,16 +483,7 @@ async def install_alerts_automation(api: HomeAssistantApi, limit: float = 30) ->
             raise SystemExit(f"the integration did not install the blueprint {ALERTS_BLUEPRINT}")
         await asyncio.sleep(0.5)
     await api.call(
-        "POST",
-        f"/api/config/automation/config/{ALERTS_AUTOMATION_ID}",
-        json={
-            "alias": "Security alerts",
-            "description": "Created by scripts/demo from the integration's blueprint.",
-            "use_blueprint": {
-                "path": ALERTS_BLUEPRINT,
-                "input": {"min_level": "low", "cooldown": 0},
-            },
-        },
+        "POST", f"/api/config/automation/config/{ALERTS_AUTOMATION_ID}", json=ALERTS_AUTOMATION
     )
     while True:
         states = await api.call("GET", "/api/states")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+import importlib.util
 from pathlib import Path
+import sys
+from types import ModuleType
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -14,6 +17,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
     async_mock_service,
 )
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
 from custom_components.home_security_intelligence import coordinator as hsi_coordinator
 from custom_components.home_security_intelligence.blueprint_install import (
@@ -457,3 +461,78 @@ def test_install_updates_an_unedited_older_copy(tmp_path: Path) -> None:
 def test_repository_copy_is_the_shipped_blueprint() -> None:
     """The blueprint linked from the README is the one the integration installs."""
     assert REPO_BLUEPRINT.read_bytes() == SHIPPED.read_bytes()
+
+
+def demo_script(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """scripts/hsi_demo.py as a module, for the automation it creates."""
+    spec = importlib.util.spec_from_file_location(
+        "hsi_demo", Path(__file__).parent.parent / "scripts" / "hsi_demo.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # its dataclasses look it up
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_demo_automation_alerts_in_the_sidebar(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hass_ws_client: WebSocketGenerator,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The demo's automation, saved through HA's automation editor API, shows a notification."""
+    demo = demo_script(monkeypatch)
+
+    def write_config() -> None:
+        Path(hass.config.path("configuration.yaml")).write_text(
+            "automation: !include automations.yaml\n", encoding="utf-8"
+        )
+        Path(hass.config.path("automations.yaml")).write_text("[]\n", encoding="utf-8")
+
+    await hass.async_add_executor_job(write_config)
+    for component in ("persistent_notification", "automation", "config"):
+        assert await async_setup_component(hass, component, {})
+    entry = await setup_entry()
+    ws = await hass_ws_client(hass)
+    await ws.send_json_auto_id({"type": "blueprint/list", "domain": "automation"})
+    listed = await ws.receive_json()
+    assert demo.ALERTS_BLUEPRINT in listed["result"]
+
+    client = await hass_client()
+    response = await client.post(
+        f"/api/config/automation/config/{demo.ALERTS_AUTOMATION_ID}", json=demo.ALERTS_AUTOMATION
+    )
+    assert response.status == 200, await response.text()
+    await hass.async_block_till_done()
+    automation = await wait_for(
+        hass,
+        lambda: next(
+            (
+                s
+                for s in hass.states.async_all("automation")
+                if s.attributes.get("id") == demo.ALERTS_AUTOMATION_ID
+            ),
+            None,
+        ),
+    )
+    assert automation.state == "on"
+
+    shown: dict[str, persistent_notification.Notification] = {}
+
+    @callback
+    def record(
+        kind: persistent_notification.UpdateType,
+        notifications: dict[str, persistent_notification.Notification],
+    ) -> None:
+        if kind is not persistent_notification.UpdateType.REMOVED:
+            shown.update(notifications)
+
+    persistent_notification.async_register_callback(hass, record)
+    await drop_and_detect(hass, entry, camera_root, "street", freezer=freezer)
+    notice = await wait_for(hass, lambda: shown.get("hsi-street"))
+    assert notice["title"] == "Street: person"
