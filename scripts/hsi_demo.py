@@ -76,6 +76,7 @@ homeassistant:
 config:
 history:
 logbook:
+automation: !include automations.yaml
 
 logger:
   default: warning
@@ -223,6 +224,9 @@ def prepare_config(tz: str) -> None:
     (CONFIG / "configuration.yaml").write_text(
         CONFIGURATION_YAML.format(tz=tz, cameras=CAMERAS, http=http)
     )
+    automations = CONFIG / "automations.yaml"
+    if not automations.exists():
+        automations.write_text("[]\n")
     link = CONFIG / "custom_components"
     if not link.is_symlink():
         link.symlink_to(REPO / "custom_components")
@@ -455,6 +459,48 @@ class HomeAssistantApi:
             raise SystemExit(f"options flow failed: {result}")
 
 
+# Alerts: an automation from the blueprint the integration installs
+
+
+ALERTS_AUTOMATION_ID = "hsi_demo_alerts"
+ALERTS_BLUEPRINT = f"{DOMAIN}/security_alerts.yaml"
+ALERTS_AUTOMATION = {
+    "alias": "Security alerts",
+    "description": "Created by scripts/demo from the integration's blueprint.",
+    "use_blueprint": {"path": ALERTS_BLUEPRINT, "input": {"min_level": "low", "cooldown": 0}},
+}
+
+
+async def install_alerts_automation(api: HomeAssistantApi, limit: float = 30) -> None:
+    """Create and enable an automation from the installed blueprint (persistent notifications).
+
+    No phone is chosen, so each camera's alert shows as a notification in HA's sidebar:
+    first the detection, then the assessed event (every level, no cooldown in the demo).
+    """
+    deadline = time.monotonic() + limit
+    while ALERTS_BLUEPRINT not in await api.ws("blueprint/list", domain="automation"):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the integration did not install the blueprint {ALERTS_BLUEPRINT}")
+        await asyncio.sleep(0.5)
+    await api.call(
+        "POST", f"/api/config/automation/config/{ALERTS_AUTOMATION_ID}", json=ALERTS_AUTOMATION
+    )
+    while True:
+        states = await api.call("GET", "/api/states")
+        automation = next(
+            (s for s in states if s["attributes"].get("id") == ALERTS_AUTOMATION_ID), None
+        )
+        if automation is not None and automation["state"] == "on":
+            log(
+                f"alerts: {automation['entity_id']} from the blueprint is on; "
+                "alerts appear under Notifications in HA's sidebar"
+            )
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the alerts automation is not on: {automation}")
+        await asyncio.sleep(0.5)
+
+
 # Replay
 
 
@@ -640,6 +686,7 @@ async def run(args: argparse.Namespace) -> None:
                         "options flow: batch window 20 s, idle 8 s, settle 1 s for the demo "
                         "(defaults 90 s / 30 s / 2 s)"
                     )
+                    await install_alerts_automation(api)
             log(f"dashboard: {HA_URL}/security-demo  (login: {USER} / {PASSWORD})")
             log(f"camera folder: {CAMERAS}/<camera>/  (drop JPEGs there yourself, too)")
             tasks.append(asyncio.create_task(watch_events(api, timing)))

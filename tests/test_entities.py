@@ -15,13 +15,14 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.home_security_intelligence import coordinator as hsi_coordinator
-from custom_components.home_security_intelligence.const import EVENT_DETECTION, EVENT_RISK
+from custom_components.home_security_intelligence.const import DOMAIN, EVENT_DETECTION, EVENT_RISK
 from custom_components.home_security_intelligence.event import RiskEventEntity
 from custom_components.home_security_intelligence.sensor import LastDetectionSensor, RiskSensor
 from homeassistant.components.camera import async_get_image
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
 from .conftest import EntryFactory, make_jpeg, wait_for, write_file
@@ -270,6 +271,7 @@ async def test_bus_events_carry_documented_fields(
     assert set(first) == {
         "camera_id",
         "camera_name",
+        "device_id",
         "objects",
         "confidence",
         "detection_ids",
@@ -281,6 +283,9 @@ async def test_bus_events_carry_documented_fields(
         "snapshot_url",
     }
     assert (first["camera_id"], first["camera_name"]) == ("front_door", "Front Door")
+    device = dr.async_get(hass).async_get(first["device_id"])
+    assert device is not None
+    assert (DOMAIN, f"{entry.entry_id}:front_door") in device.identifiers
     assert first["objects"] == ["person"]
     assert first["confidence"] == 0.92
     assert datetime.fromisoformat(first["captured_at"]) == when
@@ -318,6 +323,7 @@ async def test_bus_events_carry_documented_fields(
     )
     assert risk["objects"] == ["person"]
     assert (risk["camera_id"], risk["camera_name"]) == ("front_door", "Front Door")
+    assert risk["device_id"] == first["device_id"]
     assert datetime.fromisoformat(risk["started_at"]) == when
     shown = event.detection_ids[-1]
     assert risk["snapshot_url"].startswith(

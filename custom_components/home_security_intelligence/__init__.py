@@ -16,6 +16,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
+from .blueprint_install import async_install_blueprint
 from .const import (
     CONF_CAMERA_ROOT,
     CONF_DETECTOR_API,
@@ -54,6 +55,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions and the image view, once for all entries."""
     async_register_services(hass)
     hass.http.register_view(ImageView())
+    async_install_blueprint(hass)
     return True
 
 

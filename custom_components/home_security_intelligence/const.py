@@ -50,6 +50,7 @@ DEFAULT_OPTIONS: Final = {
 
 EVENT_RISK: Final = f"{DOMAIN}_event"
 EVENT_DETECTION: Final = f"{DOMAIN}_detection"
+EVENT_BATCH_STARTED: Final = f"{DOMAIN}_batch_started"
 
 SIGNAL_NEW_CAMERA: Final = f"{DOMAIN}_new_camera_{{}}"
 SIGNAL_CAMERA_UPDATED: Final = f"{DOMAIN}_camera_updated_{{}}_{{}}"

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.util import dt as dt_util
@@ -30,6 +30,7 @@ from .const import (
     CONF_UPLOAD_SETTLE,
     DEFAULT_OPTIONS,
     DOMAIN,
+    EVENT_BATCH_STARTED,
     EVENT_DETECTION,
     EVENT_RISK,
     SIGNAL_CAMERA_UPDATED,
@@ -502,22 +503,30 @@ class HsiCoordinator:
             self._timers[key] = async_call_later(
                 self.hass, quiet, partial(self._clear_occupancy, job.camera_id, group)
             )
-        self.hass.bus.async_fire(
-            EVENT_DETECTION,
-            {
-                "camera_id": state.camera_id,
-                "camera_name": state.name,
-                "objects": list(summary.objects),
-                "confidence": summary.confidence,
-                "detection_ids": ids,
-                "captured_at": summary.captured_at.isoformat(),
-                "batch_id": batch_id,
-                "first_in_batch": first,
-                "previous_batch_started_at": previous.isoformat() if first and previous else None,
-                **self._image_urls(ids[0] if thumbnail else None),
-            },
-        )
+        payload = {
+            "camera_id": state.camera_id,
+            "camera_name": state.name,
+            "device_id": self._device_id(state.camera_id),
+            "objects": list(summary.objects),
+            "confidence": summary.confidence,
+            "detection_ids": ids,
+            "captured_at": summary.captured_at.isoformat(),
+            "batch_id": batch_id,
+            "first_in_batch": first,
+            "previous_batch_started_at": previous.isoformat() if first and previous else None,
+            **self._image_urls(ids[0] if thumbnail else None),
+        }
+        self.hass.bus.async_fire(EVENT_DETECTION, payload)
+        if first:
+            self.hass.bus.async_fire(EVENT_BATCH_STARTED, payload)
         self._notify(job.camera_id)
+
+    def _device_id(self, camera_id: str) -> str | None:
+        """Device registry id of a camera (identifier as entity.device_identifier makes it)."""
+        device = dr.async_get(self.hass).async_get_device_by_identifier(
+            (DOMAIN, f"{self.entry_id}:{camera_id}"), self.entry_id
+        )
+        return device.id if device else None
 
     @callback
     def _clear_occupancy(self, camera_id: str, group: str, _now: datetime) -> None:
@@ -697,6 +706,7 @@ class HsiCoordinator:
         return {
             "camera_id": event.camera_id,
             "camera_name": self._display_name(event.camera_id),
+            "device_id": self._device_id(event.camera_id),
             "event_id": event.id,
             "risk_score": event.risk_score,
             "risk_level": event.risk_level,
