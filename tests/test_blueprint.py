@@ -10,7 +10,7 @@ from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed, async_mock_service
 
-from custom_components.home_security_intelligence import coordinator as hsi_coordinator
+from custom_components.home_security_intelligence.pipeline import analysis as hsi_analysis
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
 
@@ -165,7 +165,7 @@ async def test_facts_only_event_updates_like_an_assessed_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """When the LLM is down, the prior's level updates or withdraws the first push."""
-    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+    monkeypatch.setattr(hsi_analysis, "LLM_RETRY_DELAYS", (0,))
     calls = await install_blueprint(hass)
     entry = await setup_entry()
     await drop_and_detect(hass, entry, camera_root, "garage", freezer=freezer)

@@ -137,7 +137,7 @@ async def test_user_creates_entry_with_redis(
     entry = result["result"]
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert isinstance(entry.runtime_data.coordinator.store, RedisWorkStore)
+    assert isinstance(entry.runtime_data.store, RedisWorkStore)
 
 
 async def test_user_form_shows_empty_defaults(hass: HomeAssistant) -> None:
@@ -344,7 +344,7 @@ async def test_reconfigure_changes_urls_and_reloads(
 ) -> None:
     """New service URLs are saved, Redis can be dropped, and the entry restarts on them."""
     entry = await setup_entry(redis=redis_url)
-    old = entry.runtime_data.coordinator
+    old = entry.runtime_data
     detector, llm = other_servers
 
     result = await start_reconfigure(hass, entry)
@@ -362,7 +362,7 @@ async def test_reconfigure_changes_urls_and_reloads(
     }
     assert entry.unique_id == str(camera_root)
     assert entry.state is ConfigEntryState.LOADED
-    new = entry.runtime_data.coordinator
+    new = entry.runtime_data
     assert new is not old
     assert new.detector.url == detector.url
     assert new.analyzer.url == llm.url
@@ -391,7 +391,7 @@ async def test_reconfigure_moves_to_another_folder(
     assert result["reason"] == "reconfigure_successful"
     assert entry.unique_id == str(moved)
     assert entry.data[CONF_CAMERA_ROOT] == str(moved)
-    assert entry.runtime_data.coordinator.root == moved
+    assert entry.runtime_data.root == moved
 
 
 async def test_reconfigure_aborts_on_folder_of_another_entry(
@@ -429,7 +429,7 @@ async def test_reconfigure_shows_errors_then_succeeds(
 ) -> None:
     """Validation errors keep the entry unchanged and the form open for a fix."""
     entry = await setup_entry()
-    coordinator = entry.runtime_data.coordinator
+    runtime = entry.runtime_data
 
     result = await start_reconfigure(hass, entry)
     bad = user_input(camera_root.parent / "absent", detector, llm)
@@ -443,7 +443,7 @@ async def test_reconfigure_shows_errors_then_succeeds(
         CONF_DETECTOR_URL: "detector_wrong_api",
     }
     assert entry.data[CONF_DETECTOR_URL] == detector.url
-    assert entry.runtime_data.coordinator is coordinator
+    assert entry.runtime_data is runtime
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], user_input(camera_root, detector, llm)
@@ -485,10 +485,10 @@ async def test_options_offer_every_option_with_its_default(
 async def test_options_apply_at_once_without_reload(
     hass: HomeAssistant, camera_root: Path, setup_entry: EntryFactory, detector: DetectorServer
 ) -> None:
-    """Saved options reach the running coordinator immediately; the entry is not reloaded."""
+    """Saved options reach the running pipeline immediately; the entry is not reloaded."""
     entry = await setup_entry(retention_days=7)
-    coordinator = entry.runtime_data.coordinator
-    assert coordinator.option(CONF_CONFIDENCE_THRESHOLD) == 0.5
+    runtime = entry.runtime_data
+    assert runtime.pipeline.runtime.option(CONF_CONFIDENCE_THRESHOLD) == 0.5
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     shown = suggested(result)
@@ -509,14 +509,14 @@ async def test_options_apply_at_once_without_reload(
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert dict(entry.options) == {**new, "camera_roles": {}}
-    assert entry.runtime_data.coordinator is coordinator
-    assert {k: coordinator.option(k) for k in new} == new
+    assert entry.runtime_data is runtime
+    assert {k: runtime.pipeline.runtime.option(k) for k in new} == new
 
     # The detector reports a person at 0.92: below the new threshold, so nothing is kept.
     await write_file(hass, camera_root / "porch" / "snap.jpg", make_jpeg())
     await wait_for(hass, lambda: _done(hass, entry))
     assert len(detector.requests) == 1
-    assert coordinator.cameras["porch"].latest_thumbnail is None
+    assert runtime.cameras["porch"].latest_thumbnail is None
 
 
 async def _done(hass: HomeAssistant, entry: MockConfigEntry) -> bool:

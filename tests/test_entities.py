@@ -14,10 +14,10 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.home_security_intelligence import coordinator as hsi_coordinator
 from custom_components.home_security_intelligence.const import EVENT_DETECTION, EVENT_RISK
 from custom_components.home_security_intelligence.event import RiskEventEntity
-from custom_components.home_security_intelligence.sensor import LastDetectionSensor, RiskSensor
+from custom_components.home_security_intelligence.pipeline import analysis as hsi_analysis
+from custom_components.home_security_intelligence.sensor import CameraSensor, RiskSensor
 from homeassistant.components.camera import async_get_image
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant
@@ -28,11 +28,11 @@ from .conftest import EntryFactory, make_jpeg, wait_for, write_file
 from .contract_servers import DetectorServer, LlmServer
 from .helpers import (
     close_batch,
-    coordinator_of,
     drop_and_detect,
     entity_id,
     foscam_name,
     llm_answer,
+    runtime_of,
     state_of,
     stored_event,
 )
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.usefixtures("unload_entries")
 @pytest.fixture
 def fast_llm_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """One immediate retry instead of 5/15/30 s."""
-    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+    monkeypatch.setattr(hsi_analysis, "LLM_RETRY_DELAYS", (0,))
 
 
 async def test_occupancy_on_at_detection_off_after_quiet_time(
@@ -67,7 +67,7 @@ async def test_occupancy_on_at_detection_off_after_quiet_time(
     await drop_and_detect(hass, entry, camera_root, "front_door", freezer=freezer)
     assert {state_of(hass, e).state for e in occupancy.values()} == {STATE_ON}
     assert not llm.prompts
-    assert len(await coordinator_of(entry).store.open_batches()) == 1
+    assert len(await runtime_of(entry).store.open_batches()) == 1
 
     detector.objects = [("person", 0.95)]
     freezer.tick(timedelta(seconds=6))
@@ -102,7 +102,7 @@ async def test_camera_shows_newest_thumbnail(
     image = await async_get_image(hass, camera)
     assert image.content_type == "image/jpeg"
     assert image.content != first.content
-    thumbnail = coordinator_of(entry).cameras["front_door"].latest_thumbnail
+    thumbnail = runtime_of(entry).cameras["front_door"].latest_thumbnail
     assert thumbnail is not None
     assert image.content == await hass.async_add_executor_job(Path(thumbnail).read_bytes)
 
@@ -262,7 +262,7 @@ async def test_bus_events_carry_documented_fields(
     when = dt_util.now().replace(microsecond=0)
     await drop_and_detect(hass, entry, camera_root, "front_door", when)
     await drop_and_detect(hass, entry, camera_root, "front_door", when, seed=1)
-    first_batch_started = coordinator_of(entry).cameras["front_door"].batch_started_at
+    first_batch_started = runtime_of(entry).cameras["front_door"].batch_started_at
     event = await close_batch(hass, entry, "front_door")
     await drop_and_detect(hass, entry, camera_root, "front_door", when, seed=2)
 
@@ -332,8 +332,10 @@ async def test_long_texts_are_not_recorded(
     assert RiskSensor._unrecorded_attributes == frozenset(
         {"summary", "reasoning", "objects", "top_factors"}
     )
-    assert RiskEventEntity._unrecorded_attributes == frozenset({"summary", "objects", "breakdown"})
-    assert LastDetectionSensor._unrecorded_attributes == frozenset({"detection_ids"})
+    assert RiskEventEntity._unrecorded_attributes == frozenset(
+        {"summary", "reasoning", "objects", "breakdown"}
+    )
+    assert CameraSensor._unrecorded_attributes == frozenset({"detection_ids"})
     entry = await setup_entry()
     await stored_event(hass, entry, camera_root, "front_door")
     for platform, key, hidden in (

@@ -19,7 +19,7 @@ from custom_components.home_security_intelligence.const import (
     DEFAULT_OPTIONS,
     DOMAIN,
 )
-from custom_components.home_security_intelligence.coordinator import HsiCoordinator
+from custom_components.home_security_intelligence.hub import Pipeline
 from custom_components.home_security_intelligence.store.embedded_store import EmbeddedWorkStore
 from custom_components.home_security_intelligence.store.redis_store import RedisWorkStore
 from homeassistant.config_entries import ConfigEntryState
@@ -83,14 +83,14 @@ async def test_setup_and_unload(
     request: pytest.FixtureRequest,
     backend: str,
 ) -> None:
-    """Setup runs a coordinator on the chosen store; unload stops it cleanly."""
+    """Setup runs a pipeline on the chosen store; unload stops it cleanly."""
     redis = request.getfixturevalue("redis_url") if backend == "redis" else None
     entry = await setup_entry(redis=redis)
 
     assert entry.state is ConfigEntryState.LOADED
-    coordinator = entry.runtime_data.coordinator
-    assert isinstance(coordinator, HsiCoordinator)
-    assert isinstance(coordinator.store, RedisWorkStore if redis else EmbeddedWorkStore)
+    runtime = entry.runtime_data
+    assert isinstance(runtime.pipeline, Pipeline)
+    assert isinstance(runtime.store, RedisWorkStore if redis else EmbeddedWorkStore)
     db_file = entry_storage(hass, entry.entry_id) / DATABASE_FILE
     assert db_file == Path(hass.config.path(DOMAIN, entry.entry_id, DATABASE_FILE))
     assert await hass.async_add_executor_job(db_file.is_file)
@@ -100,7 +100,7 @@ async def test_setup_and_unload(
 
     assert entry.state is ConfigEntryState.NOT_LOADED
     with pytest.raises(RuntimeError, match="closed"):
-        await hass.async_add_executor_job(coordinator.db.cameras)
+        await hass.async_add_executor_job(runtime.db.cameras)
 
 
 async def test_setup_and_unload_twice_resumes(
@@ -114,7 +114,7 @@ async def test_setup_and_unload_twice_resumes(
     await hass.async_block_till_done()
 
     assert entry.state is ConfigEntryState.LOADED
-    assert list(entry.runtime_data.coordinator.cameras) == ["garage"]
+    assert list(entry.runtime_data.cameras) == ["garage"]
 
 
 async def test_missing_camera_root_retries_setup(

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
-from custom_components.home_security_intelligence import coordinator as hsi_coordinator
 from custom_components.home_security_intelligence.const import DOMAIN, EVENT_DETECTION, EVENT_RISK
 from custom_components.home_security_intelligence.logbook import async_describe_events
+from custom_components.home_security_intelligence.pipeline import analysis as hsi_analysis
 from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
 from homeassistant.core import Event, HomeAssistant
 
@@ -45,7 +45,7 @@ async def test_logbook_describes_both_events(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Detections list the objects; assessed events the level, score and summary."""
-    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+    monkeypatch.setattr(hsi_analysis, "LLM_RETRY_DELAYS", (0,))
     describe = describers(hass)
     assert set(describe) == {EVENT_DETECTION, EVENT_RISK}
     entry = await setup_entry()

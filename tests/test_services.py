@@ -25,10 +25,10 @@ from .conftest import EntryFactory, wait_for
 from .contract_servers import DetectorServer, LlmServer
 from .helpers import (
     close_batch,
-    coordinator_of,
     drop_and_detect,
     exception_messages,
     llm_answer,
+    runtime_of,
     stored_event,
 )
 
@@ -179,7 +179,7 @@ async def test_acknowledge_marks_reviewed_and_refuses_unknown_ids(
     entry = await setup_entry()
     event = await stored_event(hass, entry, camera_root, "front_door")
     await call(hass, "acknowledge", {"event_ids": [event.id], "note": "a neighbour"})
-    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    stored = await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)
     assert stored is not None
     assert (stored.reviewed, stored.note) == (True, "a neighbour")
 
@@ -198,14 +198,14 @@ async def test_analyze_now_closes_the_open_batch(
     await drop_and_detect(hass, entry, camera_root, "front_door")
     await drop_and_detect(hass, entry, camera_root, "front_door", seed=1)
     assert not llm.prompts
-    assert len(await coordinator_of(entry).store.open_batches()) == 1
+    assert len(await runtime_of(entry).store.open_batches()) == 1
 
     event = await close_batch(hass, entry, "front_door")
     assert len(event.detection_ids) == 2
     assert event.risk_score == 72
     await wait_for(hass, lambda: events)
     assert events[0].data["event_id"] == event.id
-    assert await coordinator_of(entry).store.open_batches() == []
+    assert await runtime_of(entry).store.open_batches() == []
 
 
 async def test_analyze_now_refuses_unknown_camera_and_no_open_batch(
@@ -240,7 +240,7 @@ async def test_reanalyze_updates_event_and_fires_again(
     assert response["summary"] == "Only the cat."
     assert [e.data["risk_score"] for e in events] == [15]
     assert events[0].data["event_id"] == event.id
-    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    stored = await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)
     assert stored is not None
     assert (stored.risk_score, stored.risk_level) == (15, "low")
 
@@ -257,7 +257,7 @@ async def test_reanalyze_errors(
     assert not isinstance(err.value, ServiceValidationError)
     await assert_translated(hass, err, "llm_failed")
     assert "503" in str(err.value)
-    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    stored = await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)
     assert stored is not None
     assert stored.risk_score == 72
 
@@ -271,7 +271,7 @@ async def test_purge_removes_rows_and_files_together(
 ) -> None:
     """Old events go with their detections, images and thumbnails; 0 days takes the rest."""
     entry = await setup_entry(retention_days=0)
-    coordinator = coordinator_of(entry)
+    runtime = runtime_of(entry)
     now = dt_util.now().replace(microsecond=0)
     old = await stored_event(hass, entry, camera_root, "front_door", now - timedelta(days=3))
     new = await stored_event(hass, entry, camera_root, "front_door", now - timedelta(hours=1), 1)
@@ -282,18 +282,18 @@ async def test_purge_removes_rows_and_files_together(
     assert response == {"events": 1, "detections": 1, "images": 1, "files": 1}
     assert not await exists(Path(old.thumbnail_path).exists)
     assert await exists(Path(new.thumbnail_path).exists)
-    assert await exists(coordinator.db.event, old.id) is None
-    assert await exists(coordinator.db.event, new.id) is not None
-    assert await exists(coordinator.db.detections, old.detection_ids) == []
+    assert await exists(runtime.db.event, old.id) is None
+    assert await exists(runtime.db.event, new.id) is not None
+    assert await exists(runtime.db.detections, old.detection_ids) == []
 
     response = await call(hass, "purge", {"older_than_days": 0}, return_response=True)
     assert response == {"events": 1, "detections": 1, "images": 1, "files": 1}
     assert not await exists(Path(new.thumbnail_path).exists)
-    stats = await exists(coordinator.db.stats)
+    stats = await exists(runtime.db.stats)
     assert stats == {
         "cameras": 1,
         "images": 0,
         "detections": 0,
         "events": 0,
-    }, (stats, await exists(coordinator.db.image_counts))
+    }, (stats, await exists(runtime.db.image_counts))
     assert await get_events(hass) == []

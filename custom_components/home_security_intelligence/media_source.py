@@ -17,7 +17,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .coordinator import HsiCoordinator
+from .data import HsiRuntimeData
 from .store.records import AnalysisStatus, EventQuery, EventRecord
 from .urls import image_path, signed_image_url
 
@@ -39,12 +39,12 @@ class HsiMediaSource(MediaSource):
         super().__init__(DOMAIN)
         self.hass = hass
 
-    def _coordinator(self, entry_id: str) -> HsiCoordinator:
+    def _coordinator(self, entry_id: str) -> HsiRuntimeData:
         entry = self.hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
             raise Unresolvable(f"Unknown entry {entry_id}")
-        coordinator: HsiCoordinator = entry.runtime_data.coordinator
-        return coordinator
+        data: HsiRuntimeData = entry.runtime_data
+        return data
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
         """Resolve an annotated image or a full snapshot to its view URL (HA signs it)."""
@@ -84,12 +84,12 @@ class HsiMediaSource(MediaSource):
             _folder(f"{c.entry_id}/{camera_id}", state.name)
             for entry in self.hass.config_entries.async_entries(DOMAIN)
             if entry.state is ConfigEntryState.LOADED
-            for c in (entry.runtime_data.coordinator,)
+            for c in (entry.runtime_data,)
             for camera_id, state in sorted(c.cameras.items())
         ]
         return _folder(None, self.name, children, MediaClass.APP)
 
-    async def _camera(self, coordinator: HsiCoordinator, camera_id: str) -> BrowseMediaSource:
+    async def _camera(self, coordinator: HsiRuntimeData, camera_id: str) -> BrowseMediaSource:
         if camera_id not in coordinator.cameras:
             raise Unresolvable(f"Unknown camera {camera_id}")
         times = await self.hass.async_add_executor_job(coordinator.db.event_times, camera_id)
@@ -99,7 +99,7 @@ class HsiMediaSource(MediaSource):
         return _folder(base, coordinator.cameras[camera_id].name, children)
 
     async def _events(
-        self, coordinator: HsiCoordinator, camera_id: str, day: date
+        self, coordinator: HsiRuntimeData, camera_id: str, day: date
     ) -> list[EventRecord]:
         start = datetime.combine(day, time.min, dt_util.get_default_time_zone())
         query = EventQuery(
@@ -111,7 +111,7 @@ class HsiMediaSource(MediaSource):
         return await self.hass.async_add_executor_job(coordinator.db.query_events, query)
 
     async def _day(
-        self, coordinator: HsiCoordinator, camera_id: str, day: date
+        self, coordinator: HsiRuntimeData, camera_id: str, day: date
     ) -> BrowseMediaSource:
         base = f"{coordinator.entry_id}/{camera_id}/{day.isoformat()}"
         children = [
@@ -127,7 +127,7 @@ class HsiMediaSource(MediaSource):
         return _folder(base, day.isoformat(), children)
 
     async def _event(
-        self, coordinator: HsiCoordinator, camera_id: str, day: date, event_id: int
+        self, coordinator: HsiRuntimeData, camera_id: str, day: date, event_id: int
     ) -> BrowseMediaSource:
         event = await self.hass.async_add_executor_job(coordinator.db.event, event_id)
         if event is None or event.camera_id != camera_id:
@@ -159,7 +159,7 @@ class HsiMediaSource(MediaSource):
         base = f"{coordinator.entry_id}/{camera_id}/{day.isoformat()}/{event_id}"
         return _folder(base, _event_title(event), children)
 
-    def _thumbnail(self, coordinator: HsiCoordinator, detection_id: int) -> str:
+    def _thumbnail(self, coordinator: HsiRuntimeData, detection_id: int) -> str:
         return signed_image_url(self.hass, coordinator.entry_id, "thumbnail", detection_id)
 
 

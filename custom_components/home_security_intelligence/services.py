@@ -14,8 +14,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonObjectType, JsonValueType
 
 from .const import DOMAIN, RISK_LEVELS
-from .coordinator import HsiCoordinator
-from .data import HsiConfigEntry
+from .data import HsiConfigEntry, HsiRuntimeData
 from .risk_levels import MIN_SCORE, RiskLevel
 from .store.records import EventQuery
 from .urls import signed_image_url
@@ -55,8 +54,8 @@ PURGE_SCHEMA = probatio.Schema(
 )
 
 
-def _coordinators(hass: HomeAssistant, call: ServiceCall, one: bool) -> list[HsiCoordinator]:
-    """Return the coordinators the call targets (one: exactly one is needed)."""
+def _coordinators(hass: HomeAssistant, call: ServiceCall, one: bool) -> list[HsiRuntimeData]:
+    """Return the runtime data of the entries the call targets (one: exactly one is needed)."""
     entries: list[HsiConfigEntry] = [
         e for e in hass.config_entries.async_entries(DOMAIN) if e.state is ConfigEntryState.LOADED
     ]
@@ -72,7 +71,7 @@ def _coordinators(hass: HomeAssistant, call: ServiceCall, one: bool) -> list[Hsi
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_entries")
     if one and len(entries) > 1:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="entry_required")
-    return [e.runtime_data.coordinator for e in entries]
+    return [e.runtime_data for e in entries]
 
 
 async def _get_events(call: ServiceCall) -> ServiceResponse:
@@ -97,7 +96,7 @@ async def _get_events(call: ServiceCall) -> ServiceResponse:
             )
             found.append(
                 {
-                    **coordinator.event_data(event),
+                    **coordinator.cameras.payload(event),
                     "config_entry_id": coordinator.entry_id,
                     "note": event.note,
                     "detections": [
@@ -148,7 +147,7 @@ async def _analyze_now(call: ServiceCall) -> None:
             translation_key="unknown_camera",
             translation_placeholders={"camera": camera},
         )
-    if not await coordinator.async_close_camera_batch(camera):
+    if not await coordinator.pipeline.batching.close_camera(camera):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="no_open_batch",
@@ -166,21 +165,21 @@ async def _reanalyze(call: ServiceCall) -> ServiceResponse:
             translation_key="unknown_event",
             translation_placeholders={"event_id": str(event_id)},
         )
-    event = await coordinator.async_reanalyze(event_id)
+    event = await coordinator.pipeline.analysis.reanalyze(event_id)
     if event is None:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="llm_failed",
             translation_placeholders={"error": coordinator.health.last_error.get("llm", "")},
         )
-    return coordinator.event_data(event)
+    return coordinator.cameras.payload(event)
 
 
 async def _purge(call: ServiceCall) -> ServiceResponse:
     before = dt_util.utcnow() - timedelta(days=call.data["older_than_days"])
     events = detections = images = files = 0
     for coordinator in _coordinators(call.hass, call, one=False):
-        result = await coordinator.async_purge(before)
+        result = await coordinator.pipeline.retention.purge(before)
         if result is None:
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="purge_failed")
         events += result.events

@@ -11,7 +11,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from .const import DOMAIN
-from .coordinator import HsiCoordinator
+from .data import HsiRuntimeData
 from .urls import VIEW_URL
 
 _CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
@@ -42,8 +42,8 @@ class ImageView(HomeAssistantView):
             or not detection_id.isdecimal()
         ):
             return web.Response(status=HTTPStatus.NOT_FOUND)
-        coordinator: HsiCoordinator = entry.runtime_data.coordinator
-        path = await hass.async_add_executor_job(image_file, coordinator, kind, int(detection_id))
+        data: HsiRuntimeData = entry.runtime_data
+        path = await hass.async_add_executor_job(image_file, data, kind, int(detection_id))
         if path is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         return web.FileResponse(
@@ -55,16 +55,16 @@ class ImageView(HomeAssistantView):
         )
 
 
-def image_file(coordinator: HsiCoordinator, kind: str, detection_id: int) -> Path | None:
+def image_file(data: HsiRuntimeData, kind: str, detection_id: int) -> Path | None:
     """Return the file of a detection if it exists inside the integration's folders."""
-    records = coordinator.db.detections([detection_id])
+    records = data.db.detections([detection_id])
     if not records:
         return None
     record = records[0]
     if kind == "thumbnail":
-        raw, folder = record.thumbnail_path, coordinator.thumbnails.output_dir
+        raw, folder = record.thumbnail_path, data.thumbnail_dir
     else:
-        raw, folder = record.file_path, coordinator.root
+        raw, folder = record.file_path, data.root
     if raw is None:
         return None
     path = Path(raw).resolve()
