@@ -113,14 +113,11 @@ class Pipeline:
         self._stopped = False
 
     async def async_load(self) -> None:
-        """Load the known cameras and the folders present now (before the platforms set up)."""
-        await self.cameras.load(await self.runtime.run(self.intake.watcher.camera_folders))
+        """Load the cameras and recover unfinished work, before the platforms set up.
 
-    async def async_start(self) -> None:
-        """Recover unfinished work, then start intake, workers, the tick and retention.
-
-        A work store that does not answer during recovery makes HA retry the setup later.
+        A work store that does not answer now makes HA retry the setup later.
         """
+        await self.cameras.load(await self.runtime.run(self.intake.watcher.camera_folders))
         try:
             await self.recovery.start_up()
         except WorkStoreError as err:
@@ -129,6 +126,9 @@ class Pipeline:
                 translation_key="redis_unreachable",
                 translation_placeholders={"error": str(err)},
             ) from err
+
+    async def async_start(self) -> None:
+        """Start intake, the workers, the tick and retention."""
         self.queue.patient = True
         await self.intake.start()
         self.detection.start()
