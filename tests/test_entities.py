@@ -422,3 +422,16 @@ async def test_unexpected_analysis_error_stores_the_event_prior_only(
     assert (
         await hass.async_add_executor_job(runtime_of(entry).db.batches_without_event, set()) == []
     )
+
+
+async def test_camera_entity_uses_its_translated_name(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
+) -> None:
+    """The camera entity is named by its translation ("Snapshot"), not after the device alone."""
+    await hass.async_add_executor_job((camera_root / "front_door").mkdir)
+    entry = await setup_entry()
+
+    camera = entity_id(hass, "camera", entry, "front_door_snapshot")
+
+    assert camera == "camera.front_door_snapshot"
+    assert state_of(hass, camera).attributes["friendly_name"] == "Front Door Snapshot"
