@@ -31,7 +31,7 @@ from custom_components.home_security_intelligence.pipeline.thumbnail_generator i
 from custom_components.home_security_intelligence.store import schema
 from custom_components.home_security_intelligence.store.database import Database
 from custom_components.home_security_intelligence.store.embedded_store import EmbeddedWorkStore
-from custom_components.home_security_intelligence.store.records import NewImage
+from custom_components.home_security_intelligence.store.records import EventQuery, NewImage
 from custom_components.home_security_intelligence.store.redis_store import RedisWorkStore, connect
 
 REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('HSI_TEST_REDIS_DB', '13')}"
@@ -78,7 +78,7 @@ def bench_thumbnail(tmp: Path) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, size in (("1080p", (1920, 1080)), ("1440p", (2560, 1440))):
         data = photo_jpeg(*size, seed=5)
-        ours = timed(lambda data=data: gen.generate_thumbnail(data, BOXES, 1), repeat)
+        ours = timed(lambda data=data: gen.save(gen.render(data, BOXES), 1), repeat)
         naive = timed(lambda data=data: naive_thumbnail(data, tmp / "naive.jpg"), repeat)
         result[name] = {
             "ours_ms": summary(ours)["p50"],
@@ -218,7 +218,9 @@ def bench_sqlite(tmp: Path) -> dict[str, Any]:
     span = timedelta(seconds=30 * events)
     rng = random.Random(1)  # noqa: S311 - sampling, not security
     repeat = 100 if QUICK else 500
-    latest = timed(lambda: db.latest_event(rng.choice(cameras)), repeat)
+    latest = timed(
+        lambda: db.query_events(EventQuery(camera_ids=(rng.choice(cameras),), limit=1)), repeat
+    )
 
     def by_camera_time() -> list[Any]:
         since = T0 + span * rng.random() * 0.9

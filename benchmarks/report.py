@@ -192,7 +192,10 @@ def rows() -> tuple[list[tuple[str, str, str, str]], list[tuple[str, str, bool |
             )
         )
         for key, text in (
-            ("latest_event_ms", f"Database.latest_event on {sql['events']:,} events, CPU ms"),
+            (
+                "latest_event_ms",
+                f"a camera's newest event (query_events, limit 1) on {sql['events']:,} events, CPU ms",
+            ),
             (
                 "camera_time_range_ms",
                 f"camera + 1-day range, newest 50, {sql['events']:,} events, CPU ms",

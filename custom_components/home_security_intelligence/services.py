@@ -90,10 +90,11 @@ async def _get_events(call: ServiceCall) -> ServiceResponse:
     found: list[JsonObjectType] = []
     for coordinator in _coordinators(hass, call, one=False):
         events = await hass.async_add_executor_job(coordinator.db.query_events, query)
+        by_event = await hass.async_add_executor_job(
+            coordinator.db.event_detections, [event.id for event in events]
+        )
         for event in events:
-            detections = await hass.async_add_executor_job(
-                coordinator.db.detections, event.detection_ids
-            )
+            detections = by_event.get(event.id, [])
             found.append(
                 {
                     **coordinator.cameras.payload(event),

@@ -44,6 +44,12 @@ def _near(pixel: tuple[int, ...], expected: tuple[int, ...], tol: int = 40) -> b
     return all(abs(a - b) <= tol for a, b in zip(pixel, expected, strict=True))
 
 
+def _thumbnail(folder: Path, image: bytes, detections: list[Detection], image_id: int) -> Path:
+    """Render and save, as the pipeline does."""
+    gen = ThumbnailGenerator(folder)
+    return gen.save(gen.render(image, detections), image_id)
+
+
 def _open(path: Path) -> Image.Image:
     img = Image.open(path)
     img.load()
@@ -51,10 +57,10 @@ def _open(path: Path) -> Image.Image:
 
 
 def test_output_is_320x240_jpeg_named_by_id(tmp_path: Path) -> None:
-    """The thumbnail is a 320x240 JPEG at {id}_thumb.jpg; missing folders are created."""
+    """The thumbnail is a 320x240 JPEG at {image id}.jpg; missing folders are created."""
     gen = ThumbnailGenerator(tmp_path / "thumbs" / "deep")
-    path = gen.generate_thumbnail(make_jpeg(640, 480), [], 42)
-    assert path == tmp_path / "thumbs" / "deep" / "42_thumb.jpg"
+    path = gen.save(gen.render(make_jpeg(640, 480), []), 42)
+    assert path == tmp_path / "thumbs" / "deep" / "42.jpg"
     assert path == gen.get_output_path(42)
     img = _open(path)
     assert (img.format, img.size, img.mode) == ("JPEG", (320, 240), "RGB")
@@ -63,7 +69,7 @@ def test_output_is_320x240_jpeg_named_by_id(tmp_path: Path) -> None:
 
 def test_16_9_input_gets_bars_top_and_bottom(tmp_path: Path) -> None:
     """1280x720 scales to 320x180 with 30-pixel black bars above and below."""
-    path = ThumbnailGenerator(tmp_path).generate_thumbnail(_plain((1280, 720)), [], 1)
+    path = _thumbnail(tmp_path, _plain((1280, 720)), [], 1)
     img = _open(path)
     for y in (2, 26, 214, 237):
         assert _near(_px(img, (160, y)), (0, 0, 0), 12), y
@@ -75,7 +81,7 @@ def test_16_9_input_gets_bars_top_and_bottom(tmp_path: Path) -> None:
 
 def test_portrait_input_gets_bars_left_and_right(tmp_path: Path) -> None:
     """480x640 scales to 180x240 centred: black from x<70 and x>=250."""
-    path = ThumbnailGenerator(tmp_path).generate_thumbnail(_plain((480, 640)), [], 2)
+    path = _thumbnail(tmp_path, _plain((480, 640)), [], 2)
     img = _open(path)
     for x in (2, 66, 254, 317):
         assert _near(_px(img, (x, 120)), (0, 0, 0), 12), x
@@ -86,9 +92,7 @@ def test_portrait_input_gets_bars_left_and_right(tmp_path: Path) -> None:
 
 def test_1080p_input(tmp_path: Path) -> None:
     """A 1920x1080 frame becomes a letterboxed 320x240 thumbnail."""
-    path = ThumbnailGenerator(tmp_path).generate_thumbnail(
-        _plain((1920, 1080), (30, 160, 60)), [], 3
-    )
+    path = _thumbnail(tmp_path, _plain((1920, 1080), (30, 160, 60)), [], 3)
     img = _open(path)
     assert img.size == (320, 240)
     assert _near(_px(img, (160, 10)), (0, 0, 0), 12)
@@ -98,7 +102,7 @@ def test_1080p_input(tmp_path: Path) -> None:
 def test_png_input_with_alpha(tmp_path: Path) -> None:
     """A PNG (RGBA) input works and keeps its colour."""
     data = _encode(Image.new("RGBA", (320, 240), (10, 20, 230, 255)), "PNG")
-    img = _open(ThumbnailGenerator(tmp_path).generate_thumbnail(data, [], 4))
+    img = _open(_thumbnail(tmp_path, data, [], 4))
     assert img.size == (320, 240)
     assert _near(_px(img, (160, 120)), (10, 20, 230), 12)
 
@@ -106,7 +110,7 @@ def test_png_input_with_alpha(tmp_path: Path) -> None:
 def test_person_box_drawn_at_scaled_position(tmp_path: Path) -> None:
     """A person box at (100,100,200,200) in 640x480 is drawn at (50..150) in #E74856."""
     det = Detection("person", 0.9, (100, 100, 200, 200))
-    path = ThumbnailGenerator(tmp_path).generate_thumbnail(_plain((640, 480), GREY), [det], 5)
+    path = _thumbnail(tmp_path, _plain((640, 480), GREY), [det], 5)
     img = _open(path)
     assert _near(_px(img, (50, 110)), PERSON), _px(img, (50, 110))
     assert _near(_px(img, (100, 50)), PERSON), _px(img, (100, 50))
@@ -198,12 +202,11 @@ def test_label_sits_above_box_when_room() -> None:
     assert box[3] <= 120
 
 
-def test_delete_thumbnail(tmp_path: Path) -> None:
-    """delete returns True when a file was removed, False when there was none."""
-    gen = ThumbnailGenerator(tmp_path)
-    path = gen.generate_thumbnail(make_jpeg(), [], 9)
-    assert path.exists()
-    assert gen.delete_thumbnail(9) is True
-    assert not path.exists()
-    assert gen.delete_thumbnail(9) is False
-    assert gen.delete_thumbnail(10) is False
+def test_saving_again_overwrites_the_thumbnail(tmp_path: Path) -> None:
+    """A retry of the same image replaces its file: one file, the newest content, no temp left."""
+    gen = ThumbnailGenerator(tmp_path / "thumbnails")
+    first = gen.save(gen.render(_plain((640, 480), GREY), []), 9)
+    again = gen.save(gen.render(_plain((640, 480), (30, 160, 60)), []), 9)
+    assert again == first == tmp_path / "thumbnails" / "9.jpg"
+    assert [p.name for p in gen.output_dir.iterdir()] == ["9.jpg"]
+    assert _near(_px(_open(again), (160, 120)), (30, 160, 60), 12)

@@ -8,11 +8,7 @@ from pathlib import Path
 import pytest
 
 from custom_components.home_security_intelligence.pipeline.models import ImageJob
-from custom_components.home_security_intelligence.store.database import (
-    BATCH_ANALYZED,
-    BATCH_CLOSED,
-    BATCH_OPEN,
-)
+from custom_components.home_security_intelligence.store.records import BatchState
 from homeassistant.core import HomeAssistant
 
 from .common import at
@@ -49,13 +45,17 @@ async def test_closed_unanalysed_batches_survive_a_new_database_and_store(
 
 async def test_batch_states_follow_close_and_ack(embedded: Backend) -> None:
     batch_id, _ = await embedded.add("front", at(0))
-    assert [b.batch_id for b in await embedded.run(embedded.db.batches, BATCH_OPEN)] == [batch_id]
+    assert [b.batch_id for b in await embedded.run(embedded.db.batches, BatchState.OPEN)] == [
+        batch_id
+    ]
     closed = await embedded.store.close_batch(batch_id, at(40))
     assert closed is not None
-    assert [b.batch_id for b in await embedded.run(embedded.db.batches, BATCH_CLOSED)] == [batch_id]
+    assert [b.batch_id for b in await embedded.run(embedded.db.batches, BatchState.CLOSED)] == [
+        batch_id
+    ]
     await embedded.store.ack_analysis(closed)
-    assert await embedded.run(embedded.db.batches, BATCH_CLOSED) == []
-    assert [b.batch_id for b in await embedded.run(embedded.db.batches, BATCH_ANALYZED)] == [
+    assert await embedded.run(embedded.db.batches, BatchState.CLOSED) == []
+    assert [b.batch_id for b in await embedded.run(embedded.db.batches, BatchState.ANALYZED)] == [
         batch_id
     ]
 

@@ -170,19 +170,22 @@ class DetectionStage:
     def _persist(
         self, job: ImageJob, loaded: LoadedImage, detections: list[Detection]
     ) -> tuple[list[int], str | None]:
-        """Write the thumbnail file, then store the detections in one transaction (executor).
+        """Write the thumbnail (named by image id), then store the detections (executor).
 
         A thumbnail that cannot be drawn or written is logged; the detections are kept.
         """
         thumbnail: str | None = None
+        jpeg: bytes | None = None
         if detections:
             try:
                 jpeg = self._thumbnails.render(loaded.data, detections)
-                thumbnail = str(self._thumbnails.save(jpeg, job.image_id))
             except (OSError, ValueError) as err:
+                _LOGGER.warning("Could not draw the thumbnail of %s: %s", job.file_path, err)
+        if jpeg is not None:
+            try:
+                thumbnail = str(self._thumbnails.save(jpeg, job.image_id))
+            except OSError as err:
                 _LOGGER.warning("Could not save the thumbnail of %s: %s", job.file_path, err)
         captured = datetime.fromisoformat(job.timestamp)
-        ids = self._db.store_detections(
-            job, detections, captured, dt_util.utcnow(), lambda _first: thumbnail
-        )  # TEMP until the store branch lands: the new signature takes `thumbnail` itself
+        ids = self._db.store_detections(job, detections, captured, dt_util.utcnow(), thumbnail)
         return ids, thumbnail

@@ -33,22 +33,16 @@ def color_for(object_type: str) -> str:
 
 
 class ThumbnailGenerator:
-    """Writes `{detection_id}_thumb.jpg` files into one folder."""
+    """Writes one `{image_id}.jpg` thumbnail per image into one folder."""
 
     def __init__(self, output_dir: Path, size: tuple[int, int] = THUMBNAIL_SIZE) -> None:
         """Write thumbnails of `size` into `output_dir`."""
         self.output_dir = output_dir
         self.size = size
 
-    def get_output_path(self, detection_id: int) -> Path:
-        """Return where the thumbnail of a detection goes."""
-        return self.output_dir / f"{detection_id}_thumb.jpg"
-
-    def generate_thumbnail(
-        self, image: bytes, detections: Sequence[Detection], detection_id: int
-    ) -> Path:
-        """Letterbox the image to the thumbnail size, draw the boxes, save it, return the path."""
-        return self.save(self.render(image, detections), detection_id)
+    def get_output_path(self, image_id: int) -> Path:
+        """Return where the thumbnail of an image goes."""
+        return self.output_dir / f"{image_id}.jpg"
 
     def render(self, image: bytes, detections: Sequence[Detection]) -> bytes:
         """Return the annotated thumbnail as JPEG bytes.
@@ -71,9 +65,12 @@ class ThumbnailGenerator:
         canvas.save(out, "JPEG", quality=JPEG_QUALITY)
         return out.getvalue()
 
-    def save(self, jpeg: bytes, detection_id: int) -> Path:
-        """Write a rendered thumbnail as `{detection_id}_thumb.jpg` (atomically) and return it."""
-        path = self.get_output_path(detection_id)
+    def save(self, jpeg: bytes, image_id: int) -> Path:
+        """Write a rendered thumbnail as `{image_id}.jpg` (atomically) and return its path.
+
+        Called before the detections are stored: a retry of the same image overwrites it.
+        """
+        path = self.get_output_path(image_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(jpeg)
@@ -106,11 +103,3 @@ class ThumbnailGenerator:
             draw.rectangle((lx, ly, lx + text_w, ly + text_h), fill=color)
             draw.text((lx + 2 - tl, ly + 2 - tt), label, fill="#000000", font=_FONT)
         return canvas
-
-    def delete_thumbnail(self, detection_id: int) -> bool:
-        """Delete a detection's thumbnail; return True when a file was removed."""
-        try:
-            self.get_output_path(detection_id).unlink()
-        except FileNotFoundError:
-            return False
-        return True

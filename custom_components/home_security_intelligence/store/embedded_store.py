@@ -1,5 +1,8 @@
 """Embedded backend (no Redis): batches in the SQLite file, queues in memory.
 
+`EmbeddedBatches` is the `batches` table (part of `Database`); `EmbeddedWorkStore` is the
+work store on top of it.
+
 The queues need no persistence of their own: the image ledger and the `batches` table
 already hold every pending image and every closed, unanalysed batch, and `recover()`
 reloads the analysis queue from them at start-up.
@@ -13,10 +16,103 @@ from datetime import datetime
 from typing import Any
 import uuid
 
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
 from ..pipeline.models import ClosedBatch, ImageJob, OpenBatch
-from .database import BATCH_OPEN, Database
+from . import schema
+from .engine import SqliteEngine, in_chunks
+from .records import BatchState
 
 type RunBlocking = Callable[..., Awaitable[Any]]
+
+
+class EmbeddedBatches(SqliteEngine):
+    """The `batches` table: each camera's open batch and the closed ones awaiting analysis.
+
+    Every method blocks: call it from the executor.
+    """
+
+    def batch_add(
+        self, camera_id: str, detection_ids: Sequence[int], at: datetime, new_id: str
+    ) -> str:
+        """Add detections to the camera's open batch (opening `new_id` if none) atomically.
+
+        One transaction, so a close can never fall between choosing the batch and
+        recording its members.
+        """
+        with self._write() as session:
+            batch = session.scalar(
+                select(schema.Batch).where(
+                    schema.Batch.camera_id == camera_id, schema.Batch.state == BatchState.OPEN
+                )
+            )
+            if batch is None:
+                batch = schema.Batch(
+                    id=new_id,
+                    camera_id=camera_id,
+                    state=BatchState.OPEN,
+                    started_at=at,
+                    last_activity=at,
+                )
+                session.add(batch)
+            else:
+                batch.last_activity = at
+            for ids in in_chunks(detection_ids):
+                session.execute(
+                    update(schema.Detection)
+                    .where(schema.Detection.id.in_(ids))
+                    .values(batch_id=batch.id)
+                )
+            return batch.id
+
+    def batches(self, state: BatchState) -> list[OpenBatch]:
+        """Return batches in a state, oldest first."""
+        with self._session() as session:
+            rows = session.scalars(
+                select(schema.Batch)
+                .where(schema.Batch.state == state)
+                .order_by(schema.Batch.started_at)
+            )
+            return [OpenBatch(r.id, r.camera_id, r.started_at, r.last_activity) for r in rows]
+
+    def batch_close(self, batch_id: str, closed_at: datetime) -> ClosedBatch | None:
+        """Close an open batch; None if it is not open."""
+        with self._write() as session:
+            batch = session.get(schema.Batch, batch_id)
+            if batch is None or batch.state != BatchState.OPEN:
+                return None
+            batch.state = BatchState.CLOSED
+            batch.closed_at = closed_at
+            return _closed(session, batch)
+
+    def closed_batches(self) -> list[ClosedBatch]:
+        """Return closed batches still waiting for analysis."""
+        with self._session() as session:
+            rows = session.scalars(
+                select(schema.Batch)
+                .where(schema.Batch.state == BatchState.CLOSED)
+                .order_by(schema.Batch.closed_at)
+            ).all()
+            return [_closed(session, row) for row in rows]
+
+    def batch_analyzed(self, batch_id: str) -> None:
+        """Mark a closed batch as analysed."""
+        with self._write() as session:
+            session.execute(
+                update(schema.Batch)
+                .where(schema.Batch.id == batch_id)
+                .values(state=BatchState.ANALYZED)
+            )
+
+
+def _closed(session: Session, batch: schema.Batch) -> ClosedBatch:
+    ids = session.scalars(
+        select(schema.Detection.id)
+        .where(schema.Detection.batch_id == batch.id)
+        .order_by(schema.Detection.id)
+    )
+    return ClosedBatch(batch.id, batch.camera_id, tuple(ids), batch.started_at, batch.last_activity)
 
 
 class EmbeddedWorkStore:
@@ -25,7 +121,7 @@ class EmbeddedWorkStore:
     name = "embedded"
     records_membership = True
 
-    def __init__(self, db: Database, run: RunBlocking) -> None:
+    def __init__(self, db: EmbeddedBatches, run: RunBlocking) -> None:
         """Use `db` through `run` (HA's executor)."""
         self._db = db
         self._run = run
@@ -93,7 +189,7 @@ class EmbeddedWorkStore:
 
     async def open_batches(self) -> list[OpenBatch]:
         """Return the open batches."""
-        found: list[OpenBatch] = await self._run(self._db.batches, BATCH_OPEN)
+        found: list[OpenBatch] = await self._run(self._db.batches, BatchState.OPEN)
         return found
 
     async def close_batch(self, batch_id: str, closed_at: datetime) -> ClosedBatch | None:

@@ -18,7 +18,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+
+AUTOINCREMENT_TABLES = ("images", "detections", "events")
+"""Tables whose ids are never handed out twice: signed image URLs and thumbnails name them."""
+_NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -64,6 +68,7 @@ class Image(Base):
     """The ledger: every image that landed, and how far it got."""
 
     __tablename__ = "images"
+    __table_args__ = _NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     camera_id: Mapped[str] = mapped_column(String(255), index=True)
     path: Mapped[str] = mapped_column(Text, unique=True)
@@ -93,7 +98,10 @@ class Detection(Base):
     thumbnail_path: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
-    __table_args__ = (Index("ix_detections_camera_time", "camera_id", "detected_at"),)
+    __table_args__ = (
+        Index("ix_detections_camera_time", "camera_id", "detected_at"),
+        _NEVER_REUSE_IDS,
+    )
 
 
 class Batch(Base):
@@ -131,7 +139,10 @@ class Event(Base):
     factors: Mapped[str | None] = mapped_column(Text)  # JSON list of {name, contribution, detail}
     llm_belief: Mapped[str | None] = mapped_column(Text)  # JSON [P(low), P(medium), ...]
 
-    __table_args__ = (Index("ix_events_camera_time", "camera_id", "started_at", "id"),)
+    __table_args__ = (
+        Index("ix_events_camera_time", "camera_id", "started_at", "id"),
+        _NEVER_REUSE_IDS,
+    )
 
 
 class EventDetection(Base):

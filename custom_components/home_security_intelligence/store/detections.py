@@ -1,0 +1,178 @@
+"""Detections: the objects found in each image (blocking: use the executor)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+
+from ..pipeline.models import ClosedBatch, Detection, ImageJob
+from . import schema
+from .engine import SqliteEngine, in_chunks
+from .records import DetectionRecord, ImageState
+
+
+class DetectionStore(SqliteEngine):
+    """The `detections` table."""
+
+    def store_detections(
+        self,
+        job: ImageJob,
+        detections: Sequence[Detection],
+        detected_at: datetime,
+        now: datetime,
+        thumbnail: str | None = None,
+    ) -> list[int]:
+        """Store an image's detections and mark it done in one transaction; return their ids.
+
+        `thumbnail` is the path of the image's thumbnail, already written by the caller
+        (named by image id, so a retry overwrites it), recorded on every detection.
+        Idempotent: an image already done returns its stored detection ids.
+        """
+        with self._write() as session:
+            state = session.scalar(
+                select(schema.Image.state).where(schema.Image.id == job.image_id)
+            )
+            if state is None:
+                return []
+            if state == ImageState.DONE:
+                return list(
+                    session.scalars(
+                        select(schema.Detection.id)
+                        .where(schema.Detection.image_id == job.image_id)
+                        .order_by(schema.Detection.id)
+                    )
+                )
+            ids: list[int] = []
+            if detections:
+                ids = list(
+                    session.scalars(
+                        insert(schema.Detection).returning(
+                            schema.Detection.id, sort_by_parameter_order=True
+                        ),
+                        [
+                            {
+                                "image_id": job.image_id,
+                                "camera_id": job.camera_id,
+                                "object_type": d.object_type,
+                                "confidence": d.confidence,
+                                "bbox_x": d.bbox[0],
+                                "bbox_y": d.bbox[1],
+                                "bbox_width": d.bbox[2],
+                                "bbox_height": d.bbox[3],
+                                "detected_at": detected_at,
+                                "thumbnail_path": thumbnail,
+                            }
+                            for d in detections
+                        ],
+                    )
+                )
+            session.execute(
+                update(schema.Image)
+                .where(schema.Image.id == job.image_id)
+                .values(
+                    state=ImageState.DONE,
+                    attempts=schema.Image.attempts + 1,
+                    last_error=None,
+                    updated_at=now,
+                )
+            )
+            return ids
+
+    def assign_batch(self, detection_ids: Iterable[int], batch_id: str) -> None:
+        """Record which batch detections went to."""
+        with self._write() as session:
+            for ids in in_chunks(detection_ids):
+                session.execute(
+                    update(schema.Detection)
+                    .where(schema.Detection.id.in_(ids))
+                    .values(batch_id=batch_id)
+                )
+
+    def unbatched_detections(self) -> dict[str, list[int]]:
+        """Return, per camera, detections stored but never added to a batch."""
+        with self._session() as session:
+            rows = session.execute(
+                select(schema.Detection.camera_id, schema.Detection.id)
+                .where(schema.Detection.batch_id.is_(None))
+                .order_by(schema.Detection.id)
+            )
+            found: dict[str, list[int]] = {}
+            for camera_id, detection_id in rows.tuples():
+                found.setdefault(camera_id, []).append(detection_id)
+            return found
+
+    def batches_without_event(self, known: set[str]) -> list[ClosedBatch]:
+        """Return, as closed batches, the batches of detections that have no event.
+
+        Batches in `known` (open, queued or being analysed) are left out. For a work
+        store that lost its batches: each lost one is analysed after all.
+        """
+        with self._session() as session:
+            rows = session.execute(
+                select(
+                    schema.Detection.batch_id,
+                    schema.Detection.camera_id,
+                    schema.Detection.id,
+                    schema.Detection.detected_at,
+                )
+                .where(
+                    schema.Detection.batch_id.is_not(None),
+                    schema.Detection.batch_id.not_in(select(schema.Event.batch_id)),
+                    schema.Detection.id.not_in(select(schema.EventDetection.detection_id)),
+                )
+                .order_by(schema.Detection.id)
+            )
+            found: dict[str, tuple[str, list[int], list[datetime]]] = {}
+            for batch_id, camera_id, detection_id, detected_at in rows.tuples():
+                if batch_id is None or batch_id in known:
+                    continue
+                _, ids, times = found.setdefault(batch_id, (camera_id, [], []))
+                ids.append(detection_id)
+                times.append(detected_at)
+            return [
+                ClosedBatch(batch_id, camera_id, tuple(ids), min(times), max(times))
+                for batch_id, (camera_id, ids, times) in found.items()
+            ]
+
+    def detections(self, detection_ids: Iterable[int]) -> list[DetectionRecord]:
+        """Return detections by id, oldest first."""
+        found: list[DetectionRecord] = []
+        with self._session() as session:
+            for ids in in_chunks(detection_ids):
+                rows = session.execute(
+                    select(schema.Detection, schema.Image.path)
+                    .join(schema.Image, schema.Image.id == schema.Detection.image_id)
+                    .where(schema.Detection.id.in_(ids))
+                )
+                found.extend(detection_record(row, path) for row, path in rows.tuples())
+        return sorted(found, key=lambda d: (d.detected_at, d.id))
+
+    def detection_times(self, camera_id: str, since: datetime, before: datetime) -> list[datetime]:
+        """Return when a camera's detections happened in a period (for its rarity baseline)."""
+        with self._session() as session:
+            return list(
+                session.scalars(
+                    select(schema.Detection.detected_at).where(
+                        schema.Detection.camera_id == camera_id,
+                        schema.Detection.detected_at >= since,
+                        schema.Detection.detected_at < before,
+                    )
+                )
+            )
+
+
+def detection_record(row: schema.Detection, path: str) -> DetectionRecord:
+    """Return a stored detection with the path of its image."""
+    return DetectionRecord(
+        id=row.id,
+        image_id=row.image_id,
+        camera_id=row.camera_id,
+        object_type=row.object_type,
+        confidence=row.confidence,
+        bbox=(row.bbox_x, row.bbox_y, row.bbox_width, row.bbox_height),
+        detected_at=row.detected_at,
+        thumbnail_path=row.thumbnail_path,
+        file_path=path,
+    )

@@ -1,0 +1,238 @@
+"""Risk events: one per analysed batch, with the detections it covers (blocking)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+import json
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..pipeline.models import ClosedBatch, RiskAssessment
+from . import schema
+from .detections import detection_record
+from .engine import SqliteEngine, in_chunks
+from .records import AnalysisStatus, DetectionRecord, EventQuery, EventRecord, RiskBreakdown
+
+
+class EventStore(SqliteEngine):
+    """The `events` table and which detections each event covers."""
+
+    def store_event(
+        self,
+        batch: ClosedBatch,
+        assessment: RiskAssessment | None,
+        status: str,
+        now: datetime,
+        breakdown: RiskBreakdown | None = None,
+    ) -> tuple[EventRecord, bool]:
+        """Store the event of a batch; idempotent per batch. Return it and whether it is new."""
+        with self._write() as session:
+            if (
+                existing := session.scalar(
+                    select(schema.Event).where(schema.Event.batch_id == batch.batch_id)
+                )
+            ) is not None:
+                return event_records(session, [existing])[0], False
+            times: dict[int, datetime] = {}
+            for ids in in_chunks(batch.detection_ids):
+                rows = session.execute(
+                    select(schema.Detection.id, schema.Detection.detected_at).where(
+                        schema.Detection.id.in_(ids)
+                    )
+                )
+                times.update(rows.tuples().all())
+            row = schema.Event(
+                batch_id=batch.batch_id,
+                camera_id=batch.camera_id,
+                started_at=min(times.values(), default=batch.started_at),
+                ended_at=max(times.values(), default=batch.ended_at),
+                risk_score=assessment.risk_score if assessment else None,
+                risk_level=assessment.risk_level if assessment else None,
+                summary=assessment.summary if assessment else "",
+                reasoning=assessment.reasoning if assessment else "",
+                analysis_status=status,
+                created_at=now,
+            )
+            _set_breakdown(row, breakdown)
+            session.add(row)
+            session.flush()
+            session.add_all(schema.EventDetection(event_id=row.id, detection_id=i) for i in times)
+            session.flush()
+            return event_records(session, [row])[0], True
+
+    def event(self, event_id: int) -> EventRecord | None:
+        """Return one event."""
+        with self._session() as session:
+            row = session.get(schema.Event, event_id)
+            return None if row is None else event_records(session, [row])[0]
+
+    def event_times(self, camera_id: str) -> list[datetime]:
+        """Return the start times of a camera's events (for grouping by day)."""
+        with self._session() as session:
+            return list(
+                session.scalars(
+                    select(schema.Event.started_at).where(schema.Event.camera_id == camera_id)
+                )
+            )
+
+    def query_events(self, query: EventQuery) -> list[EventRecord]:
+        """Return events matching the filters, newest first."""
+        stmt = select(schema.Event)
+        if query.camera_ids:
+            stmt = stmt.where(schema.Event.camera_id.in_(query.camera_ids))
+        if query.min_score is not None:
+            stmt = stmt.where(schema.Event.risk_score >= query.min_score)
+        if query.since is not None:
+            stmt = stmt.where(schema.Event.started_at >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(schema.Event.started_at <= query.until)
+        if query.reviewed is not None:
+            stmt = stmt.where(schema.Event.reviewed.is_(query.reviewed))
+        stmt = stmt.order_by(schema.Event.started_at.desc(), schema.Event.id.desc())
+        with self._session() as session:
+            return event_records(session, session.scalars(stmt.limit(query.limit)).all())
+
+    def event_detections(self, event_ids: Iterable[int]) -> dict[int, list[DetectionRecord]]:
+        """Return the detections of each event (oldest first), for many events in one go."""
+        found: dict[int, list[DetectionRecord]] = {}
+        with self._session() as session:
+            for ids in in_chunks(event_ids):
+                rows = session.execute(
+                    select(schema.EventDetection.event_id, schema.Detection, schema.Image.path)
+                    .join(
+                        schema.Detection,
+                        schema.Detection.id == schema.EventDetection.detection_id,
+                    )
+                    .join(schema.Image, schema.Image.id == schema.Detection.image_id)
+                    .where(schema.EventDetection.event_id.in_(ids))
+                    .order_by(schema.Detection.detected_at, schema.Detection.id)
+                )
+                for event_id, row, path in rows.tuples():
+                    found.setdefault(event_id, []).append(detection_record(row, path))
+        return found
+
+    def acknowledge(self, event_ids: Iterable[int], note: str | None) -> int:
+        """Mark events reviewed (with an optional note); return how many exist."""
+        count = 0
+        with self._write() as session:
+            for ids in in_chunks(event_ids):
+                result = session.execute(
+                    update(schema.Event)
+                    .where(schema.Event.id.in_(ids))
+                    .values(reviewed=True, note=note)
+                )
+                count += int(result.rowcount)  # type: ignore[attr-defined]
+        return count
+
+    def update_assessment(
+        self,
+        event_id: int,
+        assessment: RiskAssessment,
+        status: str,
+        breakdown: RiskBreakdown | None = None,
+    ) -> EventRecord | None:
+        """Replace an event's assessment (re-analysis)."""
+        with self._write() as session:
+            row = session.get(schema.Event, event_id)
+            if row is None:
+                return None
+            row.risk_score = assessment.risk_score
+            row.risk_level = assessment.risk_level
+            row.summary = assessment.summary
+            row.reasoning = assessment.reasoning
+            row.analysis_status = status
+            if breakdown is not None:
+                _set_breakdown(row, breakdown)
+            session.flush()
+            return event_records(session, [row])[0]
+
+    def unassessed_events(self, limit: int) -> list[EventRecord]:
+        """Return events the LLM has not assessed, oldest first."""
+        with self._session() as session:
+            rows = session.scalars(
+                select(schema.Event)
+                .where(schema.Event.analysis_status != AnalysisStatus.ANALYZED)
+                .order_by(schema.Event.id)
+                .limit(limit)
+            ).all()
+            return event_records(session, rows)
+
+
+def latest_event(session: Session, camera_id: str) -> EventRecord | None:
+    """Return a camera's newest event."""
+    row = session.scalar(
+        select(schema.Event)
+        .where(schema.Event.camera_id == camera_id)
+        .order_by(schema.Event.started_at.desc(), schema.Event.id.desc())
+        .limit(1)
+    )
+    return None if row is None else event_records(session, [row])[0]
+
+
+def event_records(session: Session, rows: Sequence[schema.Event]) -> list[EventRecord]:
+    """Turn event rows into records, fetching the detections of all of them in one query."""
+    members: dict[int, list[tuple[int, str, str | None]]] = {row.id: [] for row in rows}
+    for ids in in_chunks(members):
+        found = session.execute(
+            select(
+                schema.EventDetection.event_id,
+                schema.Detection.id,
+                schema.Detection.object_type,
+                schema.Detection.thumbnail_path,
+            )
+            .join(schema.Detection, schema.Detection.id == schema.EventDetection.detection_id)
+            .where(schema.EventDetection.event_id.in_(ids))
+            .order_by(schema.Detection.id)
+        )
+        for event_id, detection_id, object_type, thumbnail in found.tuples():
+            members[event_id].append((detection_id, object_type, thumbnail))
+    return [_record(row, members[row.id]) for row in rows]
+
+
+def _record(row: schema.Event, dets: list[tuple[int, str, str | None]]) -> EventRecord:
+    thumbs = [t for _, _, t in dets if t]
+    return EventRecord(
+        id=row.id,
+        batch_id=row.batch_id,
+        camera_id=row.camera_id,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        risk_score=row.risk_score,
+        risk_level=row.risk_level,
+        summary=row.summary,
+        reasoning=row.reasoning,
+        analysis_status=row.analysis_status,
+        created_at=row.created_at,
+        objects=tuple(sorted({o for _, o, _ in dets})),
+        detection_ids=tuple(i for i, _, _ in dets),
+        thumbnail_path=thumbs[-1] if thumbs else None,
+        reviewed=row.reviewed,
+        note=row.note,
+        breakdown=_breakdown(row),
+    )
+
+
+def _set_breakdown(row: schema.Event, breakdown: RiskBreakdown | None) -> None:
+    if breakdown is None:
+        return
+    row.prior_score = breakdown.prior_score
+    row.llm_score = breakdown.llm_score
+    row.llm_adjustment = breakdown.llm_adjustment
+    row.factors = json.dumps([list(f) for f in breakdown.factors])
+    row.llm_belief = None if breakdown.llm_belief is None else json.dumps(breakdown.llm_belief)
+
+
+def _breakdown(row: schema.Event) -> RiskBreakdown | None:
+    if row.prior_score is None:
+        return None
+    factors = tuple((str(n), int(c), str(d)) for n, c, d in json.loads(row.factors or "[]"))
+    belief = json.loads(row.llm_belief) if row.llm_belief else None
+    return RiskBreakdown(
+        row.prior_score,
+        factors,
+        row.llm_score,
+        row.llm_adjustment or 0,
+        None if belief is None else (belief[0], belief[1], belief[2], belief[3]),
+    )
