@@ -165,10 +165,10 @@ def latencies(probe: Probe, paths: list[str]) -> dict[str, Any]:
 def instrument(hass: HomeAssistant, entry: MockConfigEntry, probe: Probe) -> Callable[[], None]:
     """Time-stamp each image when its detections are committed, published and shown.
 
-    Wraps the coordinator's `Database.store_detections` (same call, result untouched) and
+    Wraps the detection stage's `Database.store_detections` (same call, result untouched) and
     listens to the detection bus event and to state changes of the last-detection sensors.
     """
-    db = entry.runtime_data.coordinator.db
+    db = entry.runtime_data.db
     original = db.store_detections
 
     def store_detections(job: Any, *args: Any) -> list[int]:
@@ -338,13 +338,13 @@ async def test_backlog_memory_and_setup(
     rss0 = await hass.async_add_executor_job(rss_mb)
     peak0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     entry, setup_s = await add_entry(hass, root, detector_url, llm, None)
-    coordinator = entry.runtime_data.coordinator
+    runtime = entry.runtime_data
     samples: list[float] = []
     start = time.monotonic()
     counts: dict[str, int] = {}
     while time.monotonic() - start < BACKLOG_CAP_S:
         samples.append(await hass.async_add_executor_job(rss_mb))
-        counts = await hass.async_add_executor_job(coordinator.db.image_counts)
+        counts = await hass.async_add_executor_job(runtime.db.image_counts)
         if counts.get("done", 0) + counts.get("invalid", 0) >= BACKLOG:
             break
         await asyncio.sleep(0.5)
@@ -356,7 +356,7 @@ async def test_backlog_memory_and_setup(
     # Unload only once the workers are idle: async_stop clears the occupancy timers before
     # it cancels the workers, so a worker finishing meanwhile leaves a timer behind (reported).
     deadline = time.monotonic() + 30
-    while await coordinator.store.image_backlog() and time.monotonic() < deadline:  # noqa: ASYNC110
+    while await runtime.store.image_backlog() and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.1)
     await asyncio.sleep(0.2)
     assert await hass.config_entries.async_unload(entry.entry_id)
