@@ -142,6 +142,17 @@ async def async_setup_entry(
     async_setup_camera_entities(hass, entry, async_add_entities, factory)
 
 
+_EVENT_KEYS = (  # the shared event payload's fields a risk sensor shows
+    "event_id",
+    "analysis_status",
+    "started_at",
+    "ended_at",
+    "objects",
+    "summary",
+    "reasoning",
+)
+
+
 def _risk_attributes(event: EventRecord) -> dict[str, Any]:
     """Return the newest event's id, time, objects and explanation, with its top factors."""
     fields = event_fields(event)
@@ -157,17 +168,6 @@ def _risk_attributes(event: EventRecord) -> dict[str, Any]:
         if breakdown
         else [],
     }
-
-
-_EVENT_KEYS = (
-    "event_id",
-    "analysis_status",
-    "started_at",
-    "ended_at",
-    "objects",
-    "summary",
-    "reasoning",
-)
 
 
 class RiskSensor(HsiCameraEntity, SensorEntity):

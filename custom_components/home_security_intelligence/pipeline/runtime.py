@@ -38,14 +38,13 @@ class Runtime:
         future.add_done_callback(self._blocking.discard)
         return await asyncio.shield(future)
 
-    def start(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    def start(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run a background task of the entry; it forgets itself when done."""
         task = self.entry.async_create_background_task(
             self.hass, coro, f"home_security_intelligence {name}"
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return task
 
     async def stop(self) -> None:
         """Cancel the background tasks and wait for them and for running executor jobs."""
