@@ -218,10 +218,9 @@ def latencies(probe: Probe, paths: list[str]) -> dict[str, Any]:
 
 
 def collaborators(entry: MockConfigEntry) -> tuple[Database, WorkStore]:
-    """Return the entry's database and work store, wherever its runtime data keeps them."""
+    """Return the entry's database and work store."""
     data = entry.runtime_data
-    holder = data if hasattr(data, "db") else data.coordinator
-    return holder.db, holder.store
+    return data.db, data.store
 
 
 def instrument(hass: HomeAssistant, probe: Probe) -> Callable[[], None]:

@@ -20,7 +20,6 @@ import sqlite3
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import redis
 
-from custom_components.home_security_intelligence import coordinator as hsi_coordinator
 from custom_components.home_security_intelligence.const import (
     CONF_BATCH_IDLE,
     CONF_BATCH_WINDOW,
@@ -32,6 +31,7 @@ from custom_components.home_security_intelligence.const import (
     DEFAULT_OPTIONS,
     DOMAIN,
 )
+from custom_components.home_security_intelligence.pipeline import analysis as hsi_analysis
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from tests.conftest import make_jpeg
@@ -229,7 +229,7 @@ class _Soak:
         )
         entry.add_to_hass(self.hass)
         assert await self.hass.config_entries.async_setup(entry.entry_id)
-        db_path: Path = entry.runtime_data.coordinator.db.path
+        db_path: Path = entry.runtime_data.db.path
         self.start = asyncio.get_running_loop().time()
         try:
             await asyncio.gather(self._write(), *self._schedule())
@@ -361,14 +361,14 @@ async def run_soak(hass: HomeAssistant, workdir: Path, config: SoakConfig) -> So
     await hass.async_add_executor_job(redis_server.start)
     detector = FaultyDetector()
     llm = LlmServer()
-    saved = hsi_coordinator.LLM_RETRY_DELAYS
-    hsi_coordinator.LLM_RETRY_DELAYS = config.llm_retry_delays
+    saved = hsi_analysis.LLM_RETRY_DELAYS
+    hsi_analysis.LLM_RETRY_DELAYS = config.llm_retry_delays
     try:
         await detector.start()
         await llm.start()
         return await _Soak(hass, workdir, config, detector, llm, redis_server).run()
     finally:
-        hsi_coordinator.LLM_RETRY_DELAYS = saved
+        hsi_analysis.LLM_RETRY_DELAYS = saved
         await detector.close()
         await llm.close()
         await hass.async_add_executor_job(redis_server.stop)

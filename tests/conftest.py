@@ -181,7 +181,7 @@ async def wait_for(
 
 async def ledger(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, int]:
     """Image counts per ledger state, read from the entry's SQLite file."""
-    db = entry.runtime_data.coordinator.db
+    db = entry.runtime_data.db
     return await hass.async_add_executor_job(db.image_counts)
 
 

@@ -11,7 +11,7 @@ from freezegun.api import FrozenDateTimeFactory
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_security_intelligence.const import DOMAIN
-from custom_components.home_security_intelligence.coordinator import HsiCoordinator
+from custom_components.home_security_intelligence.data import HsiRuntimeData
 from custom_components.home_security_intelligence.store.records import EventRecord
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
@@ -28,10 +28,10 @@ TRANSLATIONS = (
 )
 
 
-def coordinator_of(entry: MockConfigEntry) -> HsiCoordinator:
-    """The running coordinator of an entry."""
-    coordinator: HsiCoordinator = entry.runtime_data.coordinator
-    return coordinator
+def runtime_of(entry: MockConfigEntry) -> HsiRuntimeData:
+    """The runtime data (running pipeline and its collaborators) of an entry."""
+    data: HsiRuntimeData = entry.runtime_data
+    return data
 
 
 def foscam_name(when: datetime, seed: int = 0) -> str:
@@ -56,14 +56,14 @@ async def drop_and_detect(
     freezer: FrozenDateTimeFactory | None = None,
 ) -> Path:
     """Upload one photo into a camera folder and wait until its detections are stored."""
-    coordinator = coordinator_of(entry)
-    state = coordinator.cameras.get(camera)
+    runtime = runtime_of(entry)
+    state = runtime.cameras.get(camera)
     previous = state.last_detection if state else None
     path = camera_root / camera / foscam_name(when or dt_util.now(), seed)
     await write_file(hass, path, make_jpeg(seed=seed))
 
     def published() -> bool:
-        current = coordinator.cameras.get(camera)
+        current = runtime.cameras.get(camera)
         return current is not None and current.last_detection not in (None, previous)
 
     await wait_for(hass, published, freezer=freezer, timeout=20)
@@ -77,8 +77,8 @@ async def close_batch(
     freezer: FrozenDateTimeFactory | None = None,
 ) -> EventRecord:
     """Close the camera's open batch through `analyze_now`; wait for its stored event."""
-    coordinator = coordinator_of(entry)
-    previous = coordinator.cameras[camera].latest_event
+    runtime = runtime_of(entry)
+    previous = runtime.cameras[camera].latest_event
     await hass.services.async_call(
         DOMAIN,
         "analyze_now",
@@ -87,7 +87,7 @@ async def close_batch(
     )
 
     def stored() -> EventRecord | None:
-        latest = coordinator.cameras[camera].latest_event
+        latest = runtime.cameras[camera].latest_event
         if latest is None or (previous is not None and latest.id == previous.id):
             return None
         return latest

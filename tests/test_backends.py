@@ -122,8 +122,8 @@ async def test_pipeline_on_deepstack_and_openai(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     events = async_capture_events(hass, EVENT_RISK)
     await write_file(hass, camera_root / "gate" / "MDAlarm_20261124-221500.jpg", make_jpeg())
-    coordinator = result["result"].runtime_data.coordinator
-    await wait_for(hass, lambda: coordinator.hub.batches_open == 1, freezer=freezer)
+    runtime = result["result"].runtime_data
+    await wait_for(hass, lambda: runtime.cameras.hub.batches_open == 1, freezer=freezer)
     freezer.tick(timedelta(seconds=31))
     await wait_for(hass, lambda: events, freezer=freezer)
     breakdown = events[0].data["breakdown"]

@@ -19,7 +19,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
-from custom_components.home_security_intelligence import coordinator as hsi_coordinator
 from custom_components.home_security_intelligence.blueprint_install import (
     SHIPPED,
     install,
@@ -27,6 +26,7 @@ from custom_components.home_security_intelligence.blueprint_install import (
     unedited,
 )
 from custom_components.home_security_intelligence.const import DOMAIN, EVENT_DETECTION, EVENT_RISK
+from custom_components.home_security_intelligence.pipeline import analysis as hsi_analysis
 from custom_components.home_security_intelligence.store.records import EventRecord
 from homeassistant.components import persistent_notification
 from homeassistant.const import EVENT_CALL_SERVICE
@@ -37,7 +37,7 @@ from homeassistant.util.yaml import load_yaml_dict
 
 from .conftest import EntryFactory, wait_for
 from .contract_servers import LlmServer
-from .helpers import close_batch, coordinator_of, drop_and_detect, llm_answer
+from .helpers import close_batch, drop_and_detect, llm_answer, runtime_of
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -239,7 +239,7 @@ async def test_facts_only_event_updates_like_an_assessed_one(
     alerts: Alerts,
 ) -> None:
     """When the LLM is down, the prior's level updates or withdraws the first push."""
-    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+    monkeypatch.setattr(hsi_analysis, "LLM_RETRY_DELAYS", (0,))
     calls = await alerts()
     entry = await setup_entry()
     await drop_and_detect(hass, entry, camera_root, "garage", freezer=freezer)
@@ -270,7 +270,7 @@ async def test_buttons_call_the_integration_actions(
         # The Alerts switch and its action come later; a stand-in takes the call.
         async_mock_service(hass, DOMAIN, "snooze")
     called = async_capture_events(hass, EVENT_CALL_SERVICE)
-    db = coordinator_of(entry).db
+    db = runtime_of(entry).db
     events = []
     for seed in range(2):
         await drop_and_detect(hass, entry, camera_root, "front_door", seed=seed, freezer=freezer)

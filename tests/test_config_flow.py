@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, get_schema_suggested_value
 
-from custom_components.home_security_intelligence import coordinator as hsi_coordinator
 from custom_components.home_security_intelligence.const import (
     CONF_BATCH_IDLE,
     CONF_BATCH_WINDOW,
@@ -31,6 +30,7 @@ from custom_components.home_security_intelligence.const import (
     DEFAULT_OPTIONS,
     DOMAIN,
 )
+from custom_components.home_security_intelligence.pipeline import analysis as hsi_analysis
 from custom_components.home_security_intelligence.store.redis_store import RedisWorkStore
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -38,7 +38,7 @@ from homeassistant.data_entry_flow import FlowResultType
 
 from .conftest import EntryFactory, ledger, make_jpeg, wait_for, write_file
 from .contract_servers import DetectorServer, LlmServer, OpenAiServer, serve_404
-from .helpers import close_batch, coordinator_of, drop_and_detect
+from .helpers import close_batch, drop_and_detect, runtime_of
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -143,7 +143,7 @@ async def test_user_creates_entry_with_redis(
     entry = result["result"]
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert isinstance(entry.runtime_data.coordinator.store, RedisWorkStore)
+    assert isinstance(entry.runtime_data.store, RedisWorkStore)
 
 
 async def test_user_form_shows_empty_defaults(hass: HomeAssistant) -> None:
@@ -391,7 +391,7 @@ async def test_reconfigure_changes_urls_and_reloads(
 ) -> None:
     """New service URLs are saved, Redis can be dropped, and the entry restarts on them."""
     entry = await setup_entry(redis=redis_url)
-    old = entry.runtime_data.coordinator
+    old = entry.runtime_data
     detector, llm = other_servers
 
     result = await start_reconfigure(hass, entry)
@@ -409,7 +409,7 @@ async def test_reconfigure_changes_urls_and_reloads(
     }
     assert entry.unique_id == str(camera_root)
     assert entry.state is ConfigEntryState.LOADED
-    new = entry.runtime_data.coordinator
+    new = entry.runtime_data
     assert new is not old
     assert new.detector.url == detector.url
     assert new.analyzer.url == llm.url
@@ -438,7 +438,7 @@ async def test_reconfigure_moves_to_another_folder(
     assert result["reason"] == "reconfigure_successful"
     assert entry.unique_id == str(moved)
     assert entry.data[CONF_CAMERA_ROOT] == str(moved)
-    assert entry.runtime_data.coordinator.root == moved
+    assert entry.runtime_data.root == moved
 
 
 async def test_reconfigure_aborts_on_folder_of_another_entry(
@@ -476,7 +476,7 @@ async def test_reconfigure_shows_errors_then_succeeds(
 ) -> None:
     """Validation errors keep the entry unchanged and the form open for a fix."""
     entry = await setup_entry()
-    coordinator = entry.runtime_data.coordinator
+    runtime = entry.runtime_data
 
     result = await start_reconfigure(hass, entry)
     bad = user_input(camera_root.parent / "absent", detector, llm)
@@ -490,7 +490,7 @@ async def test_reconfigure_shows_errors_then_succeeds(
         CONF_DETECTOR_URL: "detector_wrong_api",
     }
     assert entry.data[CONF_DETECTOR_URL] == detector.url
-    assert entry.runtime_data.coordinator is coordinator
+    assert entry.runtime_data is runtime
 
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], user_input(camera_root, detector, llm)
@@ -532,10 +532,10 @@ async def test_options_offer_every_option_with_its_default(
 async def test_options_apply_at_once_without_reload(
     hass: HomeAssistant, camera_root: Path, setup_entry: EntryFactory, detector: DetectorServer
 ) -> None:
-    """Saved options reach the running coordinator immediately; the entry is not reloaded."""
+    """Saved options reach the running pipeline immediately; the entry is not reloaded."""
     entry = await setup_entry(retention_days=7)
-    coordinator = entry.runtime_data.coordinator
-    assert coordinator.option(CONF_CONFIDENCE_THRESHOLD) == 0.5
+    runtime = entry.runtime_data
+    assert runtime.pipeline.runtime.option(CONF_CONFIDENCE_THRESHOLD) == 0.5
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     shown = suggested(result)
@@ -556,14 +556,14 @@ async def test_options_apply_at_once_without_reload(
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert dict(entry.options) == {**new, "camera_roles": {}}
-    assert entry.runtime_data.coordinator is coordinator
-    assert {k: coordinator.option(k) for k in new} == new
+    assert entry.runtime_data is runtime
+    assert {k: runtime.pipeline.runtime.option(k) for k in new} == new
 
     # The detector reports a person at 0.92: below the new threshold, so nothing is kept.
     await write_file(hass, camera_root / "porch" / "snap.jpg", make_jpeg())
     await wait_for(hass, lambda: _done(hass, entry))
     assert len(detector.requests) == 1
-    assert coordinator.cameras["porch"].latest_thumbnail is None
+    assert runtime.cameras["porch"].latest_thumbnail is None
 
 
 async def _done(hass: HomeAssistant, entry: MockConfigEntry) -> bool:
@@ -647,7 +647,7 @@ async def test_reauth_tests_the_new_key_then_saves_it_and_reloads(
 ) -> None:
     """A refused key is kept out; an accepted one is saved and the entry reloaded with it."""
     entry = await openai_entry(hass, camera_root, detector, openai, "sk-revoked")
-    before = coordinator_of(entry)
+    before = runtime_of(entry)
 
     result = await entry.start_reauth_flow(hass)
     assert result["type"] is FlowResultType.FORM
@@ -672,7 +672,7 @@ async def test_reauth_tests_the_new_key_then_saves_it_and_reloads(
     assert entry.data[CONF_LLM_API_KEY] == "sk-test"
     assert entry.data[CONF_LLM_URL] == openai.url
     assert entry.state is ConfigEntryState.LOADED
-    assert coordinator_of(entry) is not before, "the entry was reloaded"
+    assert runtime_of(entry) is not before, "the entry was reloaded"
     assert [r["max_tokens"] for r in openai.requests] == [1], "the new key was tested once"
 
 
@@ -701,14 +701,14 @@ async def test_key_refused_while_running_starts_one_reauth(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A 401 from the LLM during analysis asks for a new key once; the new key is then used."""
-    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+    monkeypatch.setattr(hsi_analysis, "LLM_RETRY_DELAYS", (0,))
     entry = await openai_entry(hass, camera_root, detector, openai, "sk-revoked")
     assert not reauth_flows(hass)
 
     await drop_and_detect(hass, entry, camera_root, "porch")
     event = await close_batch(hass, entry, "porch")
     assert event.analysis_status == "prior_only"
-    assert not coordinator_of(entry).health.up["llm"]
+    assert not runtime_of(entry).health.up["llm"]
     await hass.async_block_till_done()
     flows = reauth_flows(hass)
     assert len(flows) == 1, "two refused calls (first try and retry), one reauth"

@@ -17,7 +17,7 @@ from homeassistant.core import HomeAssistant
 
 from .conftest import EntryFactory
 from .contract_servers import LlmServer
-from .helpers import coordinator_of, stored_event
+from .helpers import runtime_of, stored_event
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -73,7 +73,7 @@ async def test_diagnostics_hide_redis_password(
     hass.config_entries.async_update_entry(
         entry, data={**entry.data, CONF_REDIS_URL: secret_url, CONF_LLM_API_KEY: "sk-secret"}
     )
-    health = coordinator_of(entry).health
+    health = runtime_of(entry).health
     health.set("store", False, f"Error 111 connecting to {secret_url}. Connection refused.")
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     health.set("store", True)

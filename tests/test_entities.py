@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+import uuid
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -13,13 +14,15 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
 )
+import redis
 
-from custom_components.home_security_intelligence import coordinator as hsi_coordinator
+from custom_components.home_security_intelligence import risk_analysis
 from custom_components.home_security_intelligence.const import DOMAIN, EVENT_DETECTION, EVENT_RISK
 from custom_components.home_security_intelligence.event import RiskEventEntity
-from custom_components.home_security_intelligence.sensor import LastDetectionSensor, RiskSensor
+from custom_components.home_security_intelligence.pipeline import analysis as hsi_analysis
+from custom_components.home_security_intelligence.sensor import CameraSensor, RiskSensor
 from homeassistant.components.camera import async_get_image
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNKNOWN
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
@@ -29,11 +32,11 @@ from .conftest import EntryFactory, make_jpeg, wait_for, write_file
 from .contract_servers import DetectorServer, LlmServer
 from .helpers import (
     close_batch,
-    coordinator_of,
     drop_and_detect,
     entity_id,
     foscam_name,
     llm_answer,
+    runtime_of,
     state_of,
     stored_event,
 )
@@ -44,7 +47,7 @@ pytestmark = pytest.mark.usefixtures("unload_entries")
 @pytest.fixture
 def fast_llm_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """One immediate retry instead of 5/15/30 s."""
-    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+    monkeypatch.setattr(hsi_analysis, "LLM_RETRY_DELAYS", (0,))
 
 
 async def test_occupancy_on_at_detection_off_after_quiet_time(
@@ -68,7 +71,7 @@ async def test_occupancy_on_at_detection_off_after_quiet_time(
     await drop_and_detect(hass, entry, camera_root, "front_door", freezer=freezer)
     assert {state_of(hass, e).state for e in occupancy.values()} == {STATE_ON}
     assert not llm.prompts
-    assert len(await coordinator_of(entry).store.open_batches()) == 1
+    assert len(await runtime_of(entry).store.open_batches()) == 1
 
     detector.objects = [("person", 0.95)]
     freezer.tick(timedelta(seconds=6))
@@ -103,7 +106,7 @@ async def test_camera_shows_newest_thumbnail(
     image = await async_get_image(hass, camera)
     assert image.content_type == "image/jpeg"
     assert image.content != first.content
-    thumbnail = coordinator_of(entry).cameras["front_door"].latest_thumbnail
+    thumbnail = runtime_of(entry).cameras["front_door"].latest_thumbnail
     assert thumbnail is not None
     assert image.content == await hass.async_add_executor_job(Path(thumbnail).read_bytes)
 
@@ -263,7 +266,7 @@ async def test_bus_events_carry_documented_fields(
     when = dt_util.now().replace(microsecond=0)
     await drop_and_detect(hass, entry, camera_root, "front_door", when)
     await drop_and_detect(hass, entry, camera_root, "front_door", when, seed=1)
-    first_batch_started = coordinator_of(entry).cameras["front_door"].batch_started_at
+    first_batch_started = runtime_of(entry).cameras["front_door"].batch_started_at
     event = await close_batch(hass, entry, "front_door")
     await drop_and_detect(hass, entry, camera_root, "front_door", when, seed=2)
 
@@ -338,8 +341,10 @@ async def test_long_texts_are_not_recorded(
     assert RiskSensor._unrecorded_attributes == frozenset(
         {"summary", "reasoning", "objects", "top_factors"}
     )
-    assert RiskEventEntity._unrecorded_attributes == frozenset({"summary", "objects", "breakdown"})
-    assert LastDetectionSensor._unrecorded_attributes == frozenset({"detection_ids"})
+    assert RiskEventEntity._unrecorded_attributes == frozenset(
+        {"summary", "reasoning", "objects", "breakdown"}
+    )
+    assert CameraSensor._unrecorded_attributes == frozenset({"detection_ids"})
     entry = await setup_entry()
     await stored_event(hass, entry, camera_root, "front_door")
     for platform, key, hidden in (
@@ -352,3 +357,87 @@ async def test_long_texts_are_not_recorded(
         assert hidden <= set(state.attributes), key
         assert state.state_info is not None
         assert hidden <= state.state_info["unrecorded_attributes"], key
+
+
+async def test_hub_store_figures_unavailable_while_store_down(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    redis_url: str,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Images waiting and batches open show unavailable, not stale figures, while Redis refuses."""
+    admin = redis.Redis.from_url(redis_url)
+    user = f"hsi_test_{uuid.uuid4().hex[:8]}"
+
+    def grant(categories: list[str]) -> None:
+        admin.acl_setuser(
+            user,
+            enabled=True,
+            passwords=["+secret"],
+            categories=categories,
+            commands=["+ping"],
+            keys=["*"],
+        )
+
+    await hass.async_add_executor_job(grant, ["+@all"])
+    try:
+        entry = await setup_entry(redis=redis_url.replace("redis://", f"redis://{user}:secret@"))
+        waiting = entity_id(hass, "sensor", entry, "images_waiting")
+        batches = entity_id(hass, "sensor", entry, "batches_open")
+        store = entity_id(hass, "binary_sensor", entry, "store_connected")
+        assert (state_of(hass, waiting).state, state_of(hass, batches).state) == ("0", "0")
+
+        await hass.async_add_executor_job(grant, ["-@all"])
+        await wait_for(hass, lambda: state_of(hass, store).state == STATE_OFF, freezer=freezer)
+        assert state_of(hass, waiting).state == STATE_UNAVAILABLE
+        assert state_of(hass, batches).state == STATE_UNAVAILABLE
+
+        await hass.async_add_executor_job(grant, ["+@all"])
+        await wait_for(hass, lambda: state_of(hass, store).state == STATE_ON, freezer=freezer)
+        assert (state_of(hass, waiting).state, state_of(hass, batches).state) == ("0", "0")
+    finally:
+        await hass.async_add_executor_job(admin.acl_deluser, user)
+        await hass.async_add_executor_job(admin.close)
+
+
+@pytest.mark.usefixtures("fast_llm_retries")
+async def test_unexpected_analysis_error_stores_the_event_prior_only(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    llm: LlmServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug on the LLM path still stores the batch's event, scored from the facts alone."""
+    entry = await setup_entry()
+    await drop_and_detect(hass, entry, camera_root, "front_door")
+
+    def broken(*_: Any) -> str:
+        raise RuntimeError("prompt bug")
+
+    monkeypatch.setattr(risk_analysis, "build_prompt", broken)
+    event = await close_batch(hass, entry, "front_door")
+
+    assert event.analysis_status == "prior_only"
+    assert event.breakdown is not None
+    assert event.breakdown.llm_score is None
+    assert event.risk_score == event.breakdown.prior_score
+    assert llm.prompts == []
+    stored = await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)
+    assert stored is not None and stored.analysis_status == "prior_only"
+    assert (
+        await hass.async_add_executor_job(runtime_of(entry).db.batches_without_event, set()) == []
+    )
+
+
+async def test_camera_entity_uses_its_translated_name(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
+) -> None:
+    """The camera entity is named by its translation ("Snapshot"), not after the device alone."""
+    await hass.async_add_executor_job((camera_root / "front_door").mkdir)
+    entry = await setup_entry()
+
+    camera = entity_id(hass, "camera", entry, "front_door_snapshot")
+
+    assert camera == "camera.front_door_snapshot"
+    assert state_of(hass, camera).attributes["friendly_name"] == "Front Door Snapshot"

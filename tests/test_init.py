@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 import shutil
+import uuid
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+import redis
 
 from custom_components.home_security_intelligence import entry_storage
 from custom_components.home_security_intelligence.const import (
@@ -19,7 +21,7 @@ from custom_components.home_security_intelligence.const import (
     DEFAULT_OPTIONS,
     DOMAIN,
 )
-from custom_components.home_security_intelligence.coordinator import HsiCoordinator
+from custom_components.home_security_intelligence.hub import Pipeline
 from custom_components.home_security_intelligence.store.embedded_store import EmbeddedWorkStore
 from custom_components.home_security_intelligence.store.redis_store import RedisWorkStore
 from homeassistant.config_entries import ConfigEntryState
@@ -83,14 +85,14 @@ async def test_setup_and_unload(
     request: pytest.FixtureRequest,
     backend: str,
 ) -> None:
-    """Setup runs a coordinator on the chosen store; unload stops it cleanly."""
+    """Setup runs a pipeline on the chosen store; unload stops it cleanly."""
     redis = request.getfixturevalue("redis_url") if backend == "redis" else None
     entry = await setup_entry(redis=redis)
 
     assert entry.state is ConfigEntryState.LOADED
-    coordinator = entry.runtime_data.coordinator
-    assert isinstance(coordinator, HsiCoordinator)
-    assert isinstance(coordinator.store, RedisWorkStore if redis else EmbeddedWorkStore)
+    runtime = entry.runtime_data
+    assert isinstance(runtime.pipeline, Pipeline)
+    assert isinstance(runtime.store, RedisWorkStore if redis else EmbeddedWorkStore)
     db_file = entry_storage(hass, entry.entry_id) / DATABASE_FILE
     assert db_file == Path(hass.config.path(DOMAIN, entry.entry_id, DATABASE_FILE))
     assert await hass.async_add_executor_job(db_file.is_file)
@@ -100,7 +102,7 @@ async def test_setup_and_unload(
 
     assert entry.state is ConfigEntryState.NOT_LOADED
     with pytest.raises(RuntimeError, match="closed"):
-        await hass.async_add_executor_job(coordinator.db.cameras)
+        await hass.async_add_executor_job(runtime.db.cameras)
 
 
 async def test_setup_and_unload_twice_resumes(
@@ -114,7 +116,7 @@ async def test_setup_and_unload_twice_resumes(
     await hass.async_block_till_done()
 
     assert entry.state is ConfigEntryState.LOADED
-    assert list(entry.runtime_data.coordinator.cameras) == ["garage"]
+    assert list(entry.runtime_data.cameras) == ["garage"]
 
 
 async def test_missing_camera_root_retries_setup(
@@ -314,3 +316,103 @@ async def test_device_removal_while_entry_not_loaded(
 
     assert answer["success"], answer
     assert camera_device(hass, entry, "garage") is None
+
+
+async def test_removed_camera_stays_gone_and_comes_back_with_its_folder(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    camera_root: Path,
+    setup_entry: EntryFactory,
+) -> None:
+    """A removed camera is forgotten: not back at reload, back at once when its folder is."""
+    assert await async_setup_component(hass, "config", {})
+    await make_dir(hass, camera_root / "garage")
+    entry = await setup_entry()
+    garage = camera_device(hass, entry, "garage")
+    assert garage is not None
+    await hass.async_add_executor_job(shutil.rmtree, camera_root / "garage")
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "config/device_registry/remove", "device_id": garage.id}
+    )
+    assert (await client.receive_json())["success"]
+    assert "garage" not in entry.runtime_data.cameras
+    known = await hass.async_add_executor_job(entry.runtime_data.db.cameras)
+    assert [c.id for c in known] == []
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert camera_device(hass, entry, "garage") is None
+    assert "garage" not in entry.runtime_data.cameras
+
+    await make_dir(hass, camera_root / "garage")
+    device = await wait_for(hass, lambda: camera_device(hass, entry, "garage"))
+    assert device.name == "Garage"
+
+
+async def test_camera_removed_while_stopped_is_dropped_at_the_next_start(
+    hass: HomeAssistant,
+    hass_ws_client: WebSocketGenerator,
+    camera_root: Path,
+    setup_entry: EntryFactory,
+) -> None:
+    """A camera whose folder and device are gone is dropped from the database at setup."""
+    assert await async_setup_component(hass, "config", {})
+    await make_dir(hass, camera_root / "garage")
+    entry = await setup_entry()
+    garage = camera_device(hass, entry, "garage")
+    assert garage is not None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_add_executor_job(shutil.rmtree, camera_root / "garage")
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {"type": "config/device_registry/remove", "device_id": garage.id}
+    )
+    assert (await client.receive_json())["success"]
+
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert "garage" not in entry.runtime_data.cameras
+    assert await hass.async_add_executor_job(entry.runtime_data.db.cameras) == []
+    assert camera_device(hass, entry, "garage") is None
+
+
+async def test_camera_devices_hang_off_the_hub_device(
+    hass: HomeAssistant, camera_root: Path, setup_entry: EntryFactory
+) -> None:
+    """Every camera device names the entry's pipeline device as the device it connects via."""
+    await make_dir(hass, camera_root / "front_door")
+    entry = await setup_entry()
+    hub = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, entry.entry_id), entry.entry_id
+    )
+    assert hub is not None
+    assert hub.via_device_id is None
+    cameras = camera_devices(hass, entry)
+    assert [d.name for d in cameras] == ["Front Door"]
+    assert cameras[0].via_device_id == hub.id
+
+
+async def test_store_failing_during_start_retries_setup(
+    hass: HomeAssistant,
+    camera_root: Path,
+    detector: DetectorServer,
+    llm: LlmServer,
+    redis_url: str,
+) -> None:
+    """A Redis that answers PING but refuses the recovery makes HA retry, not wait forever."""
+    admin = redis.Redis.from_url(redis_url)
+    user = f"hsi_ping_only_{uuid.uuid4().hex[:8]}"
+    admin.acl_setuser(
+        user, enabled=True, passwords=["+secret"], commands=["+ping", "+hello", "+client"]
+    )
+    try:
+        limited = redis_url.replace("redis://", f"redis://{user}:secret@")
+        entry = await add_entry(hass, camera_root, detector, llm, redis=limited)
+
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+        assert entry.error_reason_translation_key == "redis_unreachable"
+    finally:
+        admin.acl_deluser(user)
+        admin.close()

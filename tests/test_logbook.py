@@ -15,7 +15,6 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
-from custom_components.home_security_intelligence import coordinator as hsi_coordinator
 from custom_components.home_security_intelligence.const import (
     DOMAIN,
     EVENT_BATCH_STARTED,
@@ -23,6 +22,7 @@ from custom_components.home_security_intelligence.const import (
     EVENT_RISK,
 )
 from custom_components.home_security_intelligence.logbook import async_describe_events
+from custom_components.home_security_intelligence.pipeline import analysis as hsi_analysis
 from homeassistant.components.logbook.const import (
     LOGBOOK_ENTRY_ICON,
     LOGBOOK_ENTRY_MESSAGE,
@@ -69,7 +69,7 @@ async def test_logbook_describes_batches_and_events(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A batch's first detection lists the objects; assessed events the level, score, summary."""
-    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+    monkeypatch.setattr(hsi_analysis, "LLM_RETRY_DELAYS", (0,))
     caplog.set_level(logging.INFO, logger="custom_components.home_security_intelligence")
     describe = describers(hass)
     assert set(describe) == {EVENT_BATCH_STARTED, EVENT_RISK}

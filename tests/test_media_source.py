@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.home_security_intelligence import coordinator as hsi_coordinator
 from custom_components.home_security_intelligence.const import DOMAIN
+from custom_components.home_security_intelligence.pipeline import analysis as hsi_analysis
 from homeassistant.components.media_player.errors import BrowseError
 from homeassistant.components.media_source import (
     BrowseMediaSource,
@@ -52,7 +52,7 @@ async def test_browse_cameras_days_events_images(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Each level lists the next one, newest first, with titles, thumbnails and local days."""
-    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+    monkeypatch.setattr(hsi_analysis, "LLM_RETRY_DELAYS", (0,))
     assert await async_setup_component(hass, "media_source", {})
     entry = await setup_entry(retention_days=0)
     # 23:30 local three days ago is already the next day in UTC (US/Pacific).

@@ -15,7 +15,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from .conftest import EntryFactory, wait_for
-from .helpers import coordinator_of, stored_event
+from .helpers import runtime_of, stored_event
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -33,7 +33,7 @@ async def event_row(
     hass: HomeAssistant, entry: MockConfigEntry, event: EventRecord
 ) -> EventRecord | None:
     """The event as stored now."""
-    return await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    return await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)
 
 
 async def test_daily_job_purges_old_rows_and_files(
@@ -57,7 +57,7 @@ async def test_daily_job_purges_old_rows_and_files(
     await next_day(hass, freezer)
     await wait_for(hass, lambda: _gone(hass, entry, old), freezer=freezer)
     assert not await exists(Path(old.thumbnail_path).exists)
-    assert await exists(coordinator_of(entry).db.detections, old.detection_ids) == []
+    assert await exists(runtime_of(entry).db.detections, old.detection_ids) == []
     assert await event_row(hass, entry, new) is not None
     assert await exists(Path(new.thumbnail_path).exists)
     # The original uploads belong to the user and stay.
@@ -114,6 +114,6 @@ async def test_one_undeletable_thumbnail_does_not_orphan_the_others(
         blocked.mkdir()
 
     await hass.async_add_executor_job(make_undeletable)
-    await coordinator_of(entry).async_purge(dt_util.utcnow() - timedelta(days=2))
+    await runtime_of(entry).pipeline.retention.purge(dt_util.utcnow() - timedelta(days=2))
     assert await event_row(hass, entry, second) is None
     assert not await hass.async_add_executor_job(Path(second.thumbnail_path).exists)

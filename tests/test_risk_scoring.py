@@ -8,7 +8,7 @@ from pathlib import Path
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 
-from custom_components.home_security_intelligence import coordinator as hsi_coordinator
+from custom_components.home_security_intelligence.pipeline import analysis as hsi_analysis
 from custom_components.home_security_intelligence.pipeline.level_belief import (
     Belief,
     Habit,
@@ -172,7 +172,7 @@ async def test_llm_failure_leaves_the_prior_standing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """No LLM answer (down, then nonsense): the prior stands as `prior_only`, never a made-up value."""
-    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+    monkeypatch.setattr(hsi_analysis, "LLM_RETRY_DELAYS", (0,))
     entry = await setup_entry(camera_roles={"gate": "entry_point"})
     llm.down = True
     down = await stored_event(hass, entry, camera_root, "gate", _night(), freezer=freezer)

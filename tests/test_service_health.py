@@ -17,15 +17,15 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.home_security_intelligence import coordinator as hsi_coordinator
 from custom_components.home_security_intelligence.const import DOMAIN, EVENT_RISK
+from custom_components.home_security_intelligence.pipeline import analysis as hsi_analysis
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from .conftest import EntryFactory, make_jpeg, wait_for, write_file
 from .contract_servers import DetectorServer, LlmServer
-from .helpers import close_batch, coordinator_of, drop_and_detect, entity_id, foscam_name, state_of
+from .helpers import close_batch, drop_and_detect, entity_id, foscam_name, runtime_of, state_of
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -93,7 +93,7 @@ async def test_detector_outage_logs_once_each_way(
         await write_file(hass, camera_root / "porch" / foscam_name(now, seed), make_jpeg())
 
     async def all_done() -> bool:
-        counts = await hass.async_add_executor_job(coordinator_of(entry).db.image_counts)
+        counts = await hass.async_add_executor_job(runtime_of(entry).db.image_counts)
         return counts.get("done") == 3
 
     await wait_for(hass, all_done, timeout=30)
@@ -116,7 +116,7 @@ async def test_repair_issue_after_five_minutes_down(
     registry = ir.async_get(hass)
     detector.script = ["500"] * 1000
     await write_file(hass, camera_root / "porch" / foscam_name(dt_util.now()), make_jpeg())
-    await wait_for(hass, lambda: not coordinator_of(entry).health.up["detector"], freezer=freezer)
+    await wait_for(hass, lambda: not runtime_of(entry).health.up["detector"], freezer=freezer)
 
     retries = len(detector.requests)
     await advance(hass, freezer, 240)
@@ -136,9 +136,9 @@ async def test_repair_issue_after_five_minutes_down(
 
     detector.script.clear()
     await advance(hass, freezer, 600)
-    await wait_for(hass, lambda: coordinator_of(entry).health.up["detector"], freezer=freezer)
+    await wait_for(hass, lambda: runtime_of(entry).health.up["detector"], freezer=freezer)
     assert registry.async_get_issue(DOMAIN, issue_id) is None
-    counts = await hass.async_add_executor_job(coordinator_of(entry).db.image_counts)
+    counts = await hass.async_add_executor_job(runtime_of(entry).db.image_counts)
     assert counts == {"done": 1}
 
 
@@ -151,16 +151,16 @@ async def test_llm_probe_reassesses_events_stored_while_down(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Events stored without a score get one once the probe finds the LLM back."""
-    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+    monkeypatch.setattr(hsi_analysis, "LLM_RETRY_DELAYS", (0,))
     entry = await setup_entry()
-    coordinator = coordinator_of(entry)
+    runtime = runtime_of(entry)
     llm.down = True
     await drop_and_detect(hass, entry, camera_root, "porch", freezer=freezer)
     event = await close_batch(hass, entry, "porch", freezer=freezer)
     assert event.analysis_status == "prior_only"
     assert event.breakdown is not None
     assert event.risk_score == event.breakdown.prior_score
-    assert not coordinator.health.up["llm"]
+    assert not runtime.health.up["llm"]
     score = entity_id(hass, "sensor", entry, "porch_risk_score")
     assert state_of(hass, score).state == str(event.risk_score)
     risks = async_capture_events(hass, EVENT_RISK)
@@ -170,7 +170,7 @@ async def test_llm_probe_reassesses_events_stored_while_down(
     # The probe asked and heard 503: only then is "still prior_only" a result.
     await wait_for(hass, lambda: llm.health_checks > probes, freezer=freezer)
     await hass.async_block_till_done()
-    stored = await hass.async_add_executor_job(coordinator.db.event, event.id)
+    stored = await hass.async_add_executor_job(runtime.db.event, event.id)
     assert stored is not None
     assert stored.analysis_status == "prior_only"
 
@@ -179,17 +179,17 @@ async def test_llm_probe_reassesses_events_stored_while_down(
     llm.script = ["500"]
     await advance(hass, freezer, 61)
     await wait_for(hass, lambda: not llm.script, freezer=freezer)
-    stored = await hass.async_add_executor_job(coordinator.db.event, event.id)
+    stored = await hass.async_add_executor_job(runtime.db.event, event.id)
     assert stored is not None
     assert stored.analysis_status == "prior_only"
     assert not risks
 
     await advance(hass, freezer, 61)
     await wait_for(hass, lambda: risks, freezer=freezer)
-    stored = await hass.async_add_executor_job(coordinator.db.event, event.id)
+    stored = await hass.async_add_executor_job(runtime.db.event, event.id)
     assert stored is not None
     assert (stored.analysis_status, stored.risk_score) == ("analyzed", 72)
     assert risks[0].data["event_id"] == event.id
     assert risks[0].data["analysis_status"] == "analyzed"
-    assert coordinator.health.up == {"detector": True, "llm": True, "store": True}
+    assert runtime.health.up == {"detector": True, "llm": True, "store": True}
     assert state_of(hass, score).state == "72"

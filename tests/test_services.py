@@ -37,10 +37,10 @@ from .conftest import EntryFactory, wait_for
 from .contract_servers import DetectorServer, LlmServer
 from .helpers import (
     close_batch,
-    coordinator_of,
     drop_and_detect,
     exception_messages,
     llm_answer,
+    runtime_of,
     stored_event,
 )
 
@@ -191,7 +191,7 @@ async def test_acknowledge_marks_reviewed_and_refuses_unknown_ids(
     entry = await setup_entry()
     event = await stored_event(hass, entry, camera_root, "front_door")
     await call(hass, "acknowledge", {"event_ids": [event.id], "note": "a neighbour"})
-    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    stored = await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)
     assert stored is not None
     assert (stored.reviewed, stored.note) == (True, "a neighbour")
 
@@ -210,14 +210,14 @@ async def test_analyze_now_closes_the_open_batch(
     await drop_and_detect(hass, entry, camera_root, "front_door")
     await drop_and_detect(hass, entry, camera_root, "front_door", seed=1)
     assert not llm.prompts
-    assert len(await coordinator_of(entry).store.open_batches()) == 1
+    assert len(await runtime_of(entry).store.open_batches()) == 1
 
     event = await close_batch(hass, entry, "front_door")
     assert len(event.detection_ids) == 2
     assert event.risk_score == 72
     await wait_for(hass, lambda: events)
     assert events[0].data["event_id"] == event.id
-    assert await coordinator_of(entry).store.open_batches() == []
+    assert await runtime_of(entry).store.open_batches() == []
 
 
 async def test_analyze_now_refuses_unknown_camera_and_no_open_batch(
@@ -252,7 +252,7 @@ async def test_reanalyze_updates_event_and_fires_again(
     assert response["summary"] == "Only the cat."
     assert [e.data["risk_score"] for e in events] == [15]
     assert events[0].data["event_id"] == event.id
-    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    stored = await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)
     assert stored is not None
     assert (stored.risk_score, stored.risk_level) == (15, "low")
 
@@ -269,7 +269,7 @@ async def test_reanalyze_errors(
     assert not isinstance(err.value, ServiceValidationError)
     await assert_translated(hass, err, "llm_failed")
     assert "503" in str(err.value)
-    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    stored = await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)
     assert stored is not None
     assert stored.risk_score == 72
 
@@ -283,7 +283,7 @@ async def test_purge_removes_rows_and_files_together(
 ) -> None:
     """Old events go with their detections, images and thumbnails; 0 days takes the rest."""
     entry = await setup_entry(retention_days=0)
-    coordinator = coordinator_of(entry)
+    runtime = runtime_of(entry)
     now = dt_util.now().replace(microsecond=0)
     old = await stored_event(hass, entry, camera_root, "front_door", now - timedelta(days=3))
     new = await stored_event(hass, entry, camera_root, "front_door", now - timedelta(hours=1), 1)
@@ -294,20 +294,20 @@ async def test_purge_removes_rows_and_files_together(
     assert response == {"events": 1, "detections": 1, "images": 1, "files": 1}
     assert not await exists(Path(old.thumbnail_path).exists)
     assert await exists(Path(new.thumbnail_path).exists)
-    assert await exists(coordinator.db.event, old.id) is None
-    assert await exists(coordinator.db.event, new.id) is not None
-    assert await exists(coordinator.db.detections, old.detection_ids) == []
+    assert await exists(runtime.db.event, old.id) is None
+    assert await exists(runtime.db.event, new.id) is not None
+    assert await exists(runtime.db.detections, old.detection_ids) == []
 
     response = await call(hass, "purge", {"older_than_days": 0}, return_response=True)
     assert response == {"events": 1, "detections": 1, "images": 1, "files": 1}
     assert not await exists(Path(new.thumbnail_path).exists)
-    stats = await exists(coordinator.db.stats)
+    stats = await exists(runtime.db.stats)
     assert stats == {
         "cameras": 1,
         "images": 0,
         "detections": 0,
         "events": 0,
-    }, (stats, await exists(coordinator.db.image_counts))
+    }, (stats, await exists(runtime.db.image_counts))
     assert await get_events(hass) == []
 
 
@@ -413,7 +413,7 @@ async def test_member_may_acknowledge_and_analyze_but_not_purge_or_reanalyze(
     context = Context(user_id=user.id)
 
     await call(hass, "acknowledge", {"event_ids": [event.id]}, context=context)
-    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    stored = await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)
     assert stored is not None
     assert stored.reviewed
     await drop_and_detect(hass, entry, camera_root, "front_door", seed=1)
@@ -423,7 +423,7 @@ async def test_member_may_acknowledge_and_analyze_but_not_purge_or_reanalyze(
         await call(hass, "purge", {"older_than_days": 0}, context=context, return_response=True)
     with pytest.raises(Unauthorized):
         await call(hass, "reanalyze", {"event_id": event.id}, context=context)
-    assert await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    assert await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)
 
 
 async def test_read_only_user_may_not_acknowledge_or_analyze(
@@ -442,10 +442,10 @@ async def test_read_only_user_may_not_acknowledge_or_analyze(
         await call(hass, "acknowledge", {"event_ids": [event.id]}, context=context)
     with pytest.raises(Unauthorized):
         await call(hass, "analyze_now", {"camera": "front_door"}, context=context)
-    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    stored = await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)
     assert stored is not None
     assert not stored.reviewed
-    assert len(await coordinator_of(entry).store.open_batches()) == 1
+    assert len(await runtime_of(entry).store.open_batches()) == 1
 
 
 async def test_control_is_checked_per_camera(
@@ -466,7 +466,7 @@ async def test_control_is_checked_per_camera(
     await drop_and_detect(hass, entry, camera_root, "garage", seed=2)
     with pytest.raises(Unauthorized):
         await call(hass, "analyze_now", {"camera": "garage"}, context=context)
-    stored = await hass.async_add_executor_job(coordinator_of(entry).db.event, garage.id)
+    stored = await hass.async_add_executor_job(runtime_of(entry).db.event, garage.id)
     assert stored is not None
     assert not stored.reviewed
 
@@ -501,4 +501,4 @@ async def test_purge_over_websocket_and_rest_needs_an_admin(
         client = await hass_client(token)
         response = await client.post(f"/api/services/{DOMAIN}/purge", json={"older_than_days": 0})
         assert response.status == 401
-    assert await hass.async_add_executor_job(coordinator_of(entry).db.event, event.id)
+    assert await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)

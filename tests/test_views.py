@@ -19,7 +19,7 @@ from custom_components.home_security_intelligence.const import DOMAIN, EVENT_DET
 from homeassistant.core import HomeAssistant
 
 from .conftest import EntryFactory, make_jpeg, write_file
-from .helpers import coordinator_of, drop_and_detect
+from .helpers import drop_and_detect, runtime_of
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -117,7 +117,7 @@ async def test_tampered_or_expired_signature_is_refused(
 
     tampered = url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB")
     assert (await client.get(tampered)).status == 401
-    other = coordinator_of(entry).cameras["front_door"].last_detection
+    other = runtime_of(entry).cameras["front_door"].last_detection
     assert other is not None
     moved = f"{path_of(entry, 'thumbnail', other.detection_ids[0])}?{query}"
     assert (await client.get(moved)).status == 401
@@ -216,7 +216,7 @@ async def test_files_moved_outside_or_deleted_are_not_served(
     """A stored path that now leads outside the integration's folders, or nowhere, is 404."""
     entry, data = await detected(hass, setup_entry, camera_root)
     detection_id = data["detection_ids"][0]
-    records = await hass.async_add_executor_job(coordinator_of(entry).db.detections, [detection_id])
+    records = await hass.async_add_executor_job(runtime_of(entry).db.detections, [detection_id])
     snapshot, thumbnail = Path(records[0].file_path), Path(records[0].thumbnail_path or "")
     outside = tmp_path / "outside.jpg"
     await write_file(hass, outside, make_jpeg(seed=9))
@@ -250,7 +250,7 @@ async def test_snapshot_swapped_for_a_symlink_after_the_check_is_never_served(
     """
     entry, data = await detected(hass, setup_entry, camera_root)
     detection_id = data["detection_ids"][0]
-    records = await hass.async_add_executor_job(coordinator_of(entry).db.detections, [detection_id])
+    records = await hass.async_add_executor_job(runtime_of(entry).db.detections, [detection_id])
     snapshot = Path(records[0].file_path)
     outside = tmp_path / "outside.jpg"
     secret = make_jpeg(seed=9)
@@ -281,7 +281,7 @@ async def test_served_bytes_come_from_the_checked_descriptor(
     """A swap after the descriptor was opened and checked changes nothing that is served."""
     entry, data = await detected(hass, setup_entry, camera_root)
     detection_id = data["detection_ids"][0]
-    records = await hass.async_add_executor_job(coordinator_of(entry).db.detections, [detection_id])
+    records = await hass.async_add_executor_job(runtime_of(entry).db.detections, [detection_id])
     snapshot = Path(records[0].file_path).resolve()
     original = await hass.async_add_executor_job(snapshot.read_bytes)
     outside = tmp_path / "outside.jpg"

@@ -8,15 +8,17 @@ import shutil
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
 from .blueprint_install import async_install_blueprint
+from .cameras import camera_of_identifier
 from .const import (
     CONF_CAMERA_ROOT,
     CONF_DETECTOR_API,
@@ -31,9 +33,9 @@ from .const import (
     STORAGE_DIR,
     THUMBNAIL_DIR,
 )
-from .coordinator import HsiCoordinator
 from .data import HsiConfigEntry, HsiRuntimeData
-from .entity import camera_of_identifier
+from .entity import hub_device_info
+from .hub import Pipeline
 from .pipeline.detector_client import API_DETECT, DetectorClient
 from .pipeline.nemotron_analyzer import API_LLAMACPP, NemotronAnalyzer
 from .pipeline.thumbnail_generator import ThumbnailGenerator
@@ -100,36 +102,53 @@ async def async_setup_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> bool:
     else:
         store = EmbeddedWorkStore(db, hass.async_add_executor_job)
     session = async_get_clientsession(hass)
-    coordinator = HsiCoordinator(
+    analyzer = NemotronAnalyzer(
+        session,
+        entry.data[CONF_LLM_URL],
+        entry.data.get(CONF_LLM_API, API_LLAMACPP),
+        entry.data.get(CONF_LLM_API_KEY),
+        entry.data.get(CONF_LLM_MODEL),
+    )
+    detector = DetectorClient(
+        session, entry.data[CONF_DETECTOR_URL], entry.data.get(CONF_DETECTOR_API, API_DETECT)
+    )
+    thumbnail_dir = storage / THUMBNAIL_DIR
+    pipeline = Pipeline(
         hass,
-        entry.entry_id,
-        lambda: dict(entry.options),
+        entry,
         root,
         db,
         store,
-        DetectorClient(
-            session, entry.data[CONF_DETECTOR_URL], entry.data.get(CONF_DETECTOR_API, API_DETECT)
-        ),
-        NemotronAnalyzer(
-            session,
-            entry.data[CONF_LLM_URL],
-            entry.data.get(CONF_LLM_API, API_LLAMACPP),
-            entry.data.get(CONF_LLM_API_KEY),
-            entry.data.get(CONF_LLM_MODEL),
-        ),
-        ThumbnailGenerator(storage / THUMBNAIL_DIR),
+        detector,
+        analyzer,
+        ThumbnailGenerator(thumbnail_dir),
         redact_url(redis_url) if redis_url else "",
     )
+    hub_device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **hub_device_info(entry.entry_id, entry.title)
+    )
     try:
-        await coordinator.async_load()
-        entry.runtime_data = HsiRuntimeData(coordinator)
+        await pipeline.async_load()
+        entry.runtime_data = HsiRuntimeData(
+            entry.entry_id,
+            hub_device.id,
+            pipeline,
+            pipeline.cameras,
+            db,
+            store,
+            pipeline.health,
+            root,
+            thumbnail_dir,
+            detector,
+            analyzer,
+        )
         await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-        await coordinator.async_start()
+        await pipeline.async_start()
         entry.async_on_unload(
-            hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, coordinator.async_stop)
+            hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, pipeline.async_stop)
         )
     except BaseException:
-        await coordinator.async_stop()
+        await pipeline.async_stop()
         raise
     return True
 
@@ -138,7 +157,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> bool
     """Stop the pipeline; unfinished work resumes at the next setup."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
-        await entry.runtime_data.coordinator.async_stop()
+        await entry.runtime_data.pipeline.async_stop()
     return unloaded
 
 
@@ -150,7 +169,11 @@ async def async_remove_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> None
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: HsiConfigEntry, device: DeviceEntry
 ) -> bool:
-    """Allow removing a camera device once its folder is gone; the hub device stays."""
+    """Allow removing a camera device once its folder is gone; the hub device stays.
+
+    The camera is forgotten too, so it does not come back at the next start, and a folder
+    created again later becomes a new device at once.
+    """
     if (DOMAIN, entry.entry_id) in device.identifiers:
         return False
     root = Path(entry.data[CONF_CAMERA_ROOT])
@@ -163,4 +186,9 @@ async def async_remove_config_entry_device(
     def present() -> bool:
         return any((root / c).is_dir() and not (root / c).is_symlink() for c in camera_ids)
 
-    return not await hass.async_add_executor_job(present)
+    if await hass.async_add_executor_job(present):
+        return False
+    if entry.state is ConfigEntryState.LOADED:
+        for camera_id in camera_ids:
+            await entry.runtime_data.cameras.remove(camera_id)
+    return True

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
@@ -9,22 +12,49 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import HsiCoordinator
-from .data import HsiConfigEntry
+from .data import HsiConfigEntry, HsiRuntimeData
 from .entity import HsiCameraEntity, HsiHubEntity, async_setup_camera_entities
-from .state import OCCUPANCY_GROUPS
+from .service_health import ServiceHealth
+from .state import OCCUPANCY_GROUPS, CameraState
 
 PARALLEL_UPDATES = 0
 
-CONNECTIVITY = tuple(
-    BinarySensorEntityDescription(
+
+@dataclass(frozen=True, kw_only=True)
+class OccupancyDescription(BinarySensorEntityDescription):
+    """Whether a group of objects was seen by the camera lately."""
+
+    value_fn: Callable[[CameraState], bool]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectivityDescription(BinarySensorEntityDescription):
+    """Whether a service answers."""
+
+    value_fn: Callable[[ServiceHealth], bool]
+
+
+def _occupancy(group: str) -> OccupancyDescription:
+    return OccupancyDescription(
+        key=f"{group}_occupancy",
+        translation_key=f"{group}_occupancy",
+        device_class=BinarySensorDeviceClass.OCCUPANCY,
+        value_fn=lambda camera: camera.occupied[group],
+    )
+
+
+def _connectivity(service: str) -> ConnectivityDescription:
+    return ConnectivityDescription(
         key=f"{service}_connected",
         translation_key=f"{service}_connected",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda health: health.up[service],
     )
-    for service in ("detector", "llm", "store")
-)
+
+
+OCCUPANCY = tuple(_occupancy(group) for group in OCCUPANCY_GROUPS)
+CONNECTIVITY = tuple(_connectivity(service) for service in ("detector", "llm", "store"))
 
 
 async def async_setup_entry(
@@ -33,13 +63,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add occupancy sensors per camera and connectivity sensors on the hub."""
-    coordinator = entry.runtime_data.coordinator
     async_add_entities(
-        ConnectivitySensor(coordinator, entry.title, description) for description in CONNECTIVITY
+        ConnectivitySensor(entry.runtime_data, entry.title, description)
+        for description in CONNECTIVITY
     )
 
-    def factory(coordinator: HsiCoordinator, camera_id: str) -> list[Entity]:
-        return [OccupancySensor(coordinator, camera_id, group) for group in OCCUPANCY_GROUPS]
+    def factory(data: HsiRuntimeData, camera_id: str) -> list[Entity]:
+        return [OccupancySensor(data, camera_id, description) for description in OCCUPANCY]
 
     async_setup_camera_entities(hass, entry, async_add_entities, factory)
 
@@ -47,35 +77,34 @@ async def async_setup_entry(
 class OccupancySensor(HsiCameraEntity, BinarySensorEntity):
     """On as soon as a detection of the group is stored, off after the quiet time."""
 
-    _attr_device_class = BinarySensorDeviceClass.OCCUPANCY
+    entity_description: OccupancyDescription
 
-    def __init__(self, coordinator: HsiCoordinator, camera_id: str, group: str) -> None:
+    def __init__(
+        self, data: HsiRuntimeData, camera_id: str, description: OccupancyDescription
+    ) -> None:
         """Create the sensor of one object group."""
-        super().__init__(coordinator, camera_id, f"{group}_occupancy")
-        self._group = group
-        self._attr_translation_key = f"{group}_occupancy"
+        super().__init__(data, camera_id, description.key)
+        self.entity_description = description
 
     @property
     def is_on(self) -> bool:
         """Whether the group was seen within the quiet time."""
-        return self.camera.occupied[self._group]
+        return self.entity_description.value_fn(self.camera)
 
 
 class ConnectivitySensor(HsiHubEntity, BinarySensorEntity):
     """Whether the detector, the LLM or the batch store answers."""
 
+    entity_description: ConnectivityDescription
+
     def __init__(
-        self,
-        coordinator: HsiCoordinator,
-        title: str,
-        description: BinarySensorEntityDescription,
+        self, data: HsiRuntimeData, title: str, description: ConnectivityDescription
     ) -> None:
         """Create the sensor of one service."""
-        super().__init__(coordinator, title, description.key)
+        super().__init__(data, title, description.key)
         self.entity_description = description
-        self._service = description.key.removesuffix("_connected")
 
     @property
     def is_on(self) -> bool:
         """Whether the last call to the service worked."""
-        return self.coordinator.health.up[self._service]
+        return self.entity_description.value_fn(self.data.health)

@@ -9,8 +9,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import HsiCoordinator
-from .data import HsiConfigEntry
+from .data import HsiConfigEntry, HsiRuntimeData
 from .entity import HsiCameraEntity, async_setup_camera_entities
 
 PARALLEL_UPDATES = 0
@@ -23,8 +22,8 @@ async def async_setup_entry(
 ) -> None:
     """Add the camera entity of every camera."""
 
-    def factory(coordinator: HsiCoordinator, camera_id: str) -> list[Entity]:
-        return [SnapshotCamera(coordinator, camera_id)]
+    def factory(data: HsiRuntimeData, camera_id: str) -> list[Entity]:
+        return [SnapshotCamera(data, camera_id)]
 
     async_setup_camera_entities(hass, entry, async_add_entities, factory)
 
@@ -32,12 +31,11 @@ async def async_setup_entry(
 class SnapshotCamera(HsiCameraEntity, Camera):
     """Shows the newest annotated 320x240 snapshot of the camera."""
 
-    _attr_name = None
     _attr_translation_key = "snapshot"
 
-    def __init__(self, coordinator: HsiCoordinator, camera_id: str) -> None:
+    def __init__(self, data: HsiRuntimeData, camera_id: str) -> None:
         """Create the camera."""
-        HsiCameraEntity.__init__(self, coordinator, camera_id, "snapshot")
+        HsiCameraEntity.__init__(self, data, camera_id, "snapshot")
         Camera.__init__(self)
 
     async def async_camera_image(

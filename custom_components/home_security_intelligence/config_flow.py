@@ -315,7 +315,7 @@ class HsiOptionsFlow(OptionsFlow):
     def _cameras(self) -> list[str]:
         known: set[str] = set(self.config_entry.options.get(CONF_CAMERA_ROLES, {}))
         if self.config_entry.state is ConfigEntryState.LOADED:
-            known |= set(self.config_entry.runtime_data.coordinator.cameras)
+            known |= set(self.config_entry.runtime_data.cameras)
         return sorted(known)
 
     def _with_roles(self, roles: dict[str, str]) -> dict[str, Any]:

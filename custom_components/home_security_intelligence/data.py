@@ -1,19 +1,38 @@
-"""Runtime data of a config entry and its typed alias."""
+"""Runtime data of a config entry: its collaborators, and the entry's typed alias."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from homeassistant.config_entries import ConfigEntry
 
-from .coordinator import HsiCoordinator
+from .cameras import CameraRegistry
+from .hub import Pipeline
+from .pipeline.detector_client import DetectorClient
+from .pipeline.nemotron_analyzer import NemotronAnalyzer
+from .service_health import ServiceHealth
+from .store.database import Database
+from .store.work_store import WorkStore
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class HsiRuntimeData:
-    """The running pipeline of one entry."""
+    """What the platforms, actions, views, media source and diagnostics of one entry use."""
 
-    coordinator: HsiCoordinator
+    entry_id: str
+    hub_device_id: str
+    """Device registry id of the entry's hub device, the parent of its camera devices."""
+    pipeline: Pipeline
+    cameras: CameraRegistry
+    db: Database
+    store: WorkStore
+    health: ServiceHealth
+    root: Path
+    thumbnail_dir: Path
+    detector: DetectorClient
+    analyzer: NemotronAnalyzer
+    """The LLM client; diagnostics show its habit."""
 
 
 type HsiConfigEntry = ConfigEntry[HsiRuntimeData]

@@ -26,7 +26,7 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: HsiConfigEntry
 ) -> dict[str, Any]:
     """Return what helps debugging an entry, with credentials removed from URLs."""
-    coordinator = entry.runtime_data.coordinator
+    runtime = entry.runtime_data
     integration = await async_get_integration(hass, DOMAIN)
     data = dict(entry.data)
     for key in (CONF_DETECTOR_URL, CONF_LLM_URL, CONF_REDIS_URL):
@@ -34,20 +34,20 @@ async def async_get_config_entry_diagnostics(
             data[key] = redact_url(data[key])
     if CONF_LLM_API_KEY in data:
         data[CONF_LLM_API_KEY] = "**REDACTED**"
-    counts = await hass.async_add_executor_job(coordinator.db.stats)
-    ledger = await hass.async_add_executor_job(coordinator.db.image_counts)
-    health = coordinator.health
+    counts = await hass.async_add_executor_job(runtime.db.stats)
+    ledger = await hass.async_add_executor_job(runtime.db.image_counts)
+    health = runtime.health
     return {
         "versions": {"integration": str(integration.version), "home_assistant": ha_version},
         "entry": {"data": data, "options": dict(entry.options)},
-        "store": coordinator.store.name,
+        "store": runtime.store.name,
         "rows": counts,
         "ledger": ledger,
         "hub": {
-            "images_waiting": coordinator.hub.images_waiting,
-            "batches_open": coordinator.hub.batches_open,
-            "detection_latency_ms": coordinator.hub.detection_latency_ms,
-            "llm_latency_s": coordinator.hub.llm_latency_s,
+            "images_waiting": runtime.cameras.hub.images_waiting,
+            "batches_open": runtime.cameras.hub.batches_open,
+            "detection_latency_ms": runtime.cameras.hub.detection_latency_ms,
+            "llm_latency_s": runtime.cameras.hub.llm_latency_s,
         },
         "services": {
             name: {
@@ -57,8 +57,8 @@ async def async_get_config_entry_diagnostics(
             }
             for name, up in health.up.items()
         },
-        "cameras": sorted(coordinator.cameras),
-        "llm_habit": _habit(coordinator.analyzer.habit),
+        "cameras": sorted(runtime.cameras),
+        "llm_habit": _habit(runtime.analyzer.habit),
     }
 
 

@@ -1,4 +1,4 @@
-"""Base entity: one device per camera folder, updated by the coordinator's signals."""
+"""Base entities: one device per camera folder under the entry's hub device, updated by signals."""
 
 from __future__ import annotations
 
@@ -10,21 +10,23 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .cameras import device_identifier
 from .const import DOMAIN, SIGNAL_CAMERA_UPDATED, SIGNAL_HUB_UPDATED, SIGNAL_NEW_CAMERA
-from .coordinator import HsiCoordinator
-from .data import HsiConfigEntry
+from .data import HsiConfigEntry, HsiRuntimeData
 from .state import CameraState
 
-
-def device_identifier(entry_id: str, camera_id: str) -> str:
-    """Device identifier of a camera of an entry."""
-    return f"{entry_id}:{camera_id}"
+MANUFACTURER = "Home Security Intelligence"
 
 
-def camera_of_identifier(entry_id: str, identifier: str) -> str | None:
-    """Camera id inside a device identifier of this entry, else None."""
-    prefix = f"{entry_id}:"
-    return identifier[len(prefix) :] if identifier.startswith(prefix) else None
+def hub_device_info(entry_id: str, title: str) -> DeviceInfo:
+    """Describe the hub device: the pipeline of one camera root."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, entry_id)},
+        name=title,
+        manufacturer=MANUFACTURER,
+        model="Pipeline",
+        entry_type=DeviceEntryType.SERVICE,
+    )
 
 
 class HsiCameraEntity(Entity):
@@ -33,22 +35,23 @@ class HsiCameraEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
 
-    def __init__(self, coordinator: HsiCoordinator, camera_id: str, key: str) -> None:
-        """Attach to a camera of the coordinator."""
-        self.coordinator = coordinator
+    def __init__(self, data: HsiRuntimeData, camera_id: str, key: str) -> None:
+        """Attach to a camera of the entry."""
+        self.data = data
         self.camera_id = camera_id
-        self._attr_unique_id = f"{coordinator.entry_id}_{camera_id}_{key}"
+        self._attr_unique_id = f"{data.entry_id}_{camera_id}_{key}"
         self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, device_identifier(coordinator.entry_id, camera_id))},
+            identifiers={(DOMAIN, device_identifier(data.entry_id, camera_id))},
             name=self.camera.name,
-            manufacturer="Home Security Intelligence",
+            manufacturer=MANUFACTURER,
             model="Camera folder",
+            via_device_id=data.hub_device_id,
         )
 
     @property
     def camera(self) -> CameraState:
         """The camera's current state."""
-        return self.coordinator.cameras[self.camera_id]
+        return self.data.cameras[self.camera_id]
 
     async def async_added_to_hass(self) -> None:
         """Follow the camera's updates."""
@@ -56,7 +59,7 @@ class HsiCameraEntity(Entity):
         self.async_on_remove(
             async_dispatcher_connect(
                 self.hass,
-                SIGNAL_CAMERA_UPDATED.format(self.coordinator.entry_id, self.camera_id),
+                SIGNAL_CAMERA_UPDATED.format(self.data.entry_id, self.camera_id),
                 self._handle_camera_update,
             )
         )
@@ -72,17 +75,11 @@ class HsiHubEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
 
-    def __init__(self, coordinator: HsiCoordinator, title: str, key: str) -> None:
-        """Attach to the coordinator's hub device."""
-        self.coordinator = coordinator
-        self._attr_unique_id = f"{coordinator.entry_id}_{key}"
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, coordinator.entry_id)},
-            name=title,
-            manufacturer="Home Security Intelligence",
-            model="Pipeline",
-            entry_type=DeviceEntryType.SERVICE,
-        )
+    def __init__(self, data: HsiRuntimeData, title: str, key: str) -> None:
+        """Attach to the entry's hub device."""
+        self.data = data
+        self._attr_unique_id = f"{data.entry_id}_{key}"
+        self._attr_device_info = hub_device_info(data.entry_id, title)
 
     async def async_added_to_hass(self) -> None:
         """Follow the hub's updates."""
@@ -90,7 +87,7 @@ class HsiHubEntity(Entity):
         self.async_on_remove(
             async_dispatcher_connect(
                 self.hass,
-                SIGNAL_HUB_UPDATED.format(self.coordinator.entry_id),
+                SIGNAL_HUB_UPDATED.format(self.data.entry_id),
                 self.async_write_ha_state,
             )
         )
@@ -100,16 +97,16 @@ def async_setup_camera_entities(
     hass: HomeAssistant,
     entry: HsiConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    factory: Callable[[HsiCoordinator, str], list[Entity]],
+    factory: Callable[[HsiRuntimeData, str], list[Entity]],
 ) -> None:
     """Add a platform's entities for every camera now and for each new camera folder."""
-    coordinator = entry.runtime_data.coordinator
+    data = entry.runtime_data
 
     @callback
     def add(camera_id: str) -> None:
-        async_add_entities(factory(coordinator, camera_id))
+        async_add_entities(factory(data, camera_id))
 
-    for camera_id in coordinator.cameras:
+    for camera_id in data.cameras:
         add(camera_id)
     entry.async_on_unload(
         async_dispatcher_connect(hass, SIGNAL_NEW_CAMERA.format(entry.entry_id), add)

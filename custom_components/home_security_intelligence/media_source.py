@@ -17,7 +17,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .coordinator import HsiCoordinator
+from .data import HsiRuntimeData
 from .store.records import AnalysisStatus, EventQuery, EventRecord
 from .urls import image_path, signed_image_url
 
@@ -39,23 +39,23 @@ class HsiMediaSource(MediaSource):
         super().__init__(DOMAIN)
         self.hass = hass
 
-    def _coordinator(self, entry_id: str) -> HsiCoordinator:
+    def _runtime(self, entry_id: str) -> HsiRuntimeData:
         entry = self.hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
             raise Unresolvable(f"Unknown entry {entry_id}")
-        coordinator: HsiCoordinator = entry.runtime_data.coordinator
-        return coordinator
+        data: HsiRuntimeData = entry.runtime_data
+        return data
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
         """Resolve an annotated image or a full snapshot to its view URL (HA signs it)."""
         parts = item.identifier.split("/")
         if len(parts) != 3 or parts[1] not in ("image", "snapshot") or not parts[2].isdecimal():
             raise Unresolvable(f"Not an image: {item.identifier}")
-        coordinator = self._coordinator(parts[0])
+        runtime = self._runtime(parts[0])
         detection_id = int(parts[2])
         if parts[1] == "image":
             return PlayMedia(image_path(parts[0], "thumbnail", detection_id), "image/jpeg")
-        records = await self.hass.async_add_executor_job(coordinator.db.detections, [detection_id])
+        records = await self.hass.async_add_executor_job(runtime.db.detections, [detection_id])
         if not records:
             raise Unresolvable(f"Unknown detection {detection_id}")
         mime = "image/png" if records[0].file_path.lower().endswith(".png") else "image/jpeg"
@@ -66,17 +66,17 @@ class HsiMediaSource(MediaSource):
         parts = item.identifier.split("/") if item.identifier else []
         if not parts:
             return self._root()
-        coordinator = self._coordinator(parts[0])
+        runtime = self._runtime(parts[0])
         if len(parts) == 2:
-            return await self._camera(coordinator, parts[1])
+            return await self._camera(runtime, parts[1])
         try:
             day = date.fromisoformat(parts[2])
         except ValueError as err:
             raise Unresolvable(f"Bad day in {item.identifier}") from err
         if len(parts) == 3:
-            return await self._day(coordinator, parts[1], day)
+            return await self._day(runtime, parts[1], day)
         if len(parts) == 4 and parts[3].isdecimal():
-            return await self._event(coordinator, parts[1], day, int(parts[3]))
+            return await self._event(runtime, parts[1], day, int(parts[3]))
         raise Unresolvable(f"Unknown item {item.identifier}")
 
     def _root(self) -> BrowseMediaSource:
@@ -84,22 +84,22 @@ class HsiMediaSource(MediaSource):
             _folder(f"{c.entry_id}/{camera_id}", state.name)
             for entry in self.hass.config_entries.async_entries(DOMAIN)
             if entry.state is ConfigEntryState.LOADED
-            for c in (entry.runtime_data.coordinator,)
+            for c in (entry.runtime_data,)
             for camera_id, state in sorted(c.cameras.items())
         ]
         return _folder(None, self.name, children, MediaClass.APP)
 
-    async def _camera(self, coordinator: HsiCoordinator, camera_id: str) -> BrowseMediaSource:
-        if camera_id not in coordinator.cameras:
+    async def _camera(self, runtime: HsiRuntimeData, camera_id: str) -> BrowseMediaSource:
+        if camera_id not in runtime.cameras:
             raise Unresolvable(f"Unknown camera {camera_id}")
-        times = await self.hass.async_add_executor_job(coordinator.db.event_times, camera_id)
+        times = await self.hass.async_add_executor_job(runtime.db.event_times, camera_id)
         days = sorted({dt_util.as_local(t).date() for t in times}, reverse=True)
-        base = f"{coordinator.entry_id}/{camera_id}"
+        base = f"{runtime.entry_id}/{camera_id}"
         children = [_folder(f"{base}/{day.isoformat()}", day.isoformat()) for day in days]
-        return _folder(base, coordinator.cameras[camera_id].name, children)
+        return _folder(base, runtime.cameras[camera_id].name, children)
 
     async def _events(
-        self, coordinator: HsiCoordinator, camera_id: str, day: date
+        self, runtime: HsiRuntimeData, camera_id: str, day: date
     ) -> list[EventRecord]:
         start = datetime.combine(day, time.min, dt_util.get_default_time_zone())
         query = EventQuery(
@@ -108,32 +108,32 @@ class HsiMediaSource(MediaSource):
             until=dt_util.as_utc(start + timedelta(days=1)) - timedelta(microseconds=1),
             limit=MAX_EVENTS_PER_DAY,
         )
-        return await self.hass.async_add_executor_job(coordinator.db.query_events, query)
+        return await self.hass.async_add_executor_job(runtime.db.query_events, query)
 
     async def _day(
-        self, coordinator: HsiCoordinator, camera_id: str, day: date
+        self, runtime: HsiRuntimeData, camera_id: str, day: date
     ) -> BrowseMediaSource:
-        base = f"{coordinator.entry_id}/{camera_id}/{day.isoformat()}"
+        base = f"{runtime.entry_id}/{camera_id}/{day.isoformat()}"
         children = [
             _folder(
                 f"{base}/{event.id}",
                 _event_title(event),
-                thumbnail=self._thumbnail(coordinator, event.detection_ids[-1])
+                thumbnail=self._thumbnail(runtime, event.detection_ids[-1])
                 if event.thumbnail_path and event.detection_ids
                 else None,
             )
-            for event in await self._events(coordinator, camera_id, day)
+            for event in await self._events(runtime, camera_id, day)
         ]
         return _folder(base, day.isoformat(), children)
 
     async def _event(
-        self, coordinator: HsiCoordinator, camera_id: str, day: date, event_id: int
+        self, runtime: HsiRuntimeData, camera_id: str, day: date, event_id: int
     ) -> BrowseMediaSource:
-        event = await self.hass.async_add_executor_job(coordinator.db.event, event_id)
+        event = await self.hass.async_add_executor_job(runtime.db.event, event_id)
         if event is None or event.camera_id != camera_id:
             raise Unresolvable(f"Unknown event {event_id}")
         detections = await self.hass.async_add_executor_job(
-            coordinator.db.detections, event.detection_ids
+            runtime.db.detections, event.detection_ids
         )
         seen: set[str] = set()
         children: list[BrowseMediaSource] = []
@@ -142,11 +142,11 @@ class HsiMediaSource(MediaSource):
                 continue
             seen.add(det.thumbnail_path)
             when = dt_util.as_local(det.detected_at).strftime("%H:%M:%S")
-            thumbnail = self._thumbnail(coordinator, det.id)
+            thumbnail = self._thumbnail(runtime, det.id)
             children.extend(
                 BrowseMediaSource(
                     domain=DOMAIN,
-                    identifier=f"{coordinator.entry_id}/{kind}/{det.id}",
+                    identifier=f"{runtime.entry_id}/{kind}/{det.id}",
                     media_class=MediaClass.IMAGE,
                     media_content_type="image/jpeg",
                     title=f"{when}{suffix}",
@@ -156,11 +156,11 @@ class HsiMediaSource(MediaSource):
                 )
                 for kind, suffix in (("image", ""), ("snapshot", " full snapshot"))
             )
-        base = f"{coordinator.entry_id}/{camera_id}/{day.isoformat()}/{event_id}"
+        base = f"{runtime.entry_id}/{camera_id}/{day.isoformat()}/{event_id}"
         return _folder(base, _event_title(event), children)
 
-    def _thumbnail(self, coordinator: HsiCoordinator, detection_id: int) -> str:
-        return signed_image_url(self.hass, coordinator.entry_id, "thumbnail", detection_id)
+    def _thumbnail(self, runtime: HsiRuntimeData, detection_id: int) -> str:
+        return signed_image_url(self.hass, runtime.entry_id, "thumbnail", detection_id)
 
 
 def _event_title(event: EventRecord) -> str:

@@ -19,10 +19,10 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import RISK_LEVELS
-from .coordinator import HsiCoordinator
-from .data import HsiConfigEntry
+from .data import HsiConfigEntry, HsiRuntimeData
 from .entity import HsiCameraEntity, HsiHubEntity, async_setup_camera_entities
-from .state import HubState
+from .payload import event_fields
+from .state import CameraState, HubState
 from .store.records import EventRecord
 
 PARALLEL_UPDATES = 0
@@ -53,10 +53,36 @@ SENSORS: tuple[RiskSensorDescription, ...] = (
 
 
 @dataclass(frozen=True, kw_only=True)
+class CameraSensorDescription(SensorEntityDescription):
+    """A sensor reading the camera's state."""
+
+    value_fn: Callable[[CameraState], datetime | None]
+    attributes_fn: Callable[[CameraState], dict[str, Any] | None]
+
+
+LAST_DETECTION = CameraSensorDescription(
+    key="last_detection",
+    translation_key="last_detection",
+    device_class=SensorDeviceClass.TIMESTAMP,
+    value_fn=lambda camera: camera.last_detection.captured_at if camera.last_detection else None,
+    attributes_fn=lambda camera: (
+        {
+            "objects": list(last.objects),
+            "confidence": last.confidence,
+            "detection_ids": list(last.detection_ids),
+        }
+        if (last := camera.last_detection)
+        else None
+    ),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
 class HubSensorDescription(SensorEntityDescription):
-    """A pipeline-wide figure."""
+    """A pipeline-wide figure; the store's figures are unavailable while it is down."""
 
     value_fn: Callable[[HubState], float | int | None]
+    needs_store: bool = False
 
 
 HUB_SENSORS: tuple[HubSensorDescription, ...] = (
@@ -66,6 +92,7 @@ HUB_SENSORS: tuple[HubSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda hub: hub.images_waiting,
+        needs_store=True,
     ),
     HubSensorDescription(
         key="batches_open",
@@ -73,6 +100,7 @@ HUB_SENSORS: tuple[HubSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda hub: hub.batches_open,
+        needs_store=True,
     ),
     HubSensorDescription(
         key="detection_latency",
@@ -103,93 +131,93 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors of every camera and of the hub."""
-    coordinator = entry.runtime_data.coordinator
-    async_add_entities(HubSensor(coordinator, entry.title, d) for d in HUB_SENSORS)
+    async_add_entities(HubSensor(entry.runtime_data, entry.title, d) for d in HUB_SENSORS)
 
-    def factory(coordinator: HsiCoordinator, camera_id: str) -> list[Entity]:
+    def factory(data: HsiRuntimeData, camera_id: str) -> list[Entity]:
         return [
-            *(RiskSensor(coordinator, camera_id, description) for description in SENSORS),
-            LastDetectionSensor(coordinator, camera_id),
+            *(RiskSensor(data, camera_id, description) for description in SENSORS),
+            CameraSensor(data, camera_id, LAST_DETECTION),
         ]
 
     async_setup_camera_entities(hass, entry, async_add_entities, factory)
 
 
+_EVENT_KEYS = (  # the shared event payload's fields a risk sensor shows
+    "event_id",
+    "analysis_status",
+    "started_at",
+    "ended_at",
+    "objects",
+    "summary",
+    "reasoning",
+)
+
+
+def _risk_attributes(event: EventRecord) -> dict[str, Any]:
+    """Return the newest event's id, time, objects and explanation, with its top factors."""
+    fields = event_fields(event)
+    breakdown = event.breakdown
+    return {
+        **{key: fields[key] for key in _EVENT_KEYS},
+        "prior_score": breakdown.prior_score if breakdown else None,
+        "llm_adjustment": breakdown.llm_adjustment if breakdown else None,
+        "top_factors": [
+            detail
+            for _, _, detail in sorted(breakdown.factors, key=lambda f: abs(f[1]), reverse=True)[:3]
+        ]
+        if breakdown
+        else [],
+    }
+
+
 class RiskSensor(HsiCameraEntity, SensorEntity):
-    """Risk score or level of the camera's newest event (unknown when not assessed)."""
+    """Risk score or level of the camera's newest event (unknown before the first)."""
 
     entity_description: RiskSensorDescription
     _unrecorded_attributes = frozenset({"summary", "reasoning", "objects", "top_factors"})
 
     def __init__(
-        self,
-        coordinator: HsiCoordinator,
-        camera_id: str,
-        description: RiskSensorDescription,
+        self, data: HsiRuntimeData, camera_id: str, description: RiskSensorDescription
     ) -> None:
         """Create the sensor."""
-        super().__init__(coordinator, camera_id, description.key)
+        super().__init__(data, camera_id, description.key)
         self.entity_description = description
 
     @property
     def native_value(self) -> str | int | None:
-        """The newest event's value, None when there is none or it was not assessed."""
+        """The newest event's value, None when there is none."""
         event = self.camera.latest_event
         return None if event is None else self.entity_description.value_fn(event)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """The newest event's id, time, objects and explanation."""
-        if (event := self.camera.latest_event) is None:
-            return None
-        return {
-            "event_id": event.id,
-            "analysis_status": event.analysis_status,
-            "started_at": event.started_at.isoformat(),
-            "ended_at": event.ended_at.isoformat(),
-            "objects": list(event.objects),
-            "summary": event.summary,
-            "reasoning": event.reasoning,
-            "prior_score": event.breakdown.prior_score if event.breakdown else None,
-            "llm_adjustment": event.breakdown.llm_adjustment if event.breakdown else None,
-            "top_factors": [
-                detail
-                for _, _, detail in sorted(
-                    event.breakdown.factors, key=lambda f: abs(f[1]), reverse=True
-                )[:3]
-            ]
-            if event.breakdown
-            else [],
-        }
+        event = self.camera.latest_event
+        return None if event is None else _risk_attributes(event)
 
 
-class LastDetectionSensor(HsiCameraEntity, SensorEntity):
-    """Time of the camera's newest detection, with what was seen."""
+class CameraSensor(HsiCameraEntity, SensorEntity):
+    """A figure of the camera's state (the time of its newest detection)."""
 
-    _attr_translation_key = "last_detection"
-    _attr_device_class = SensorDeviceClass.TIMESTAMP
+    entity_description: CameraSensorDescription
     _unrecorded_attributes = frozenset({"detection_ids"})
 
-    def __init__(self, coordinator: HsiCoordinator, camera_id: str) -> None:
+    def __init__(
+        self, data: HsiRuntimeData, camera_id: str, description: CameraSensorDescription
+    ) -> None:
         """Create the sensor."""
-        super().__init__(coordinator, camera_id, "last_detection")
+        super().__init__(data, camera_id, description.key)
+        self.entity_description = description
 
     @property
     def native_value(self) -> datetime | None:
-        """Capture time of the newest image with detections."""
-        last = self.camera.last_detection
-        return None if last is None else last.captured_at
+        """The value now."""
+        return self.entity_description.value_fn(self.camera)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Objects, confidence and image links of the newest detection."""
-        if (last := self.camera.last_detection) is None:
-            return None
-        return {
-            "objects": list(last.objects),
-            "confidence": last.confidence,
-            "detection_ids": list(last.detection_ids),
-        }
+        """What goes with the value."""
+        return self.entity_description.attributes_fn(self.camera)
 
 
 class HubSensor(HsiHubEntity, SensorEntity):
@@ -197,14 +225,17 @@ class HubSensor(HsiHubEntity, SensorEntity):
 
     entity_description: HubSensorDescription
 
-    def __init__(
-        self, coordinator: HsiCoordinator, title: str, description: HubSensorDescription
-    ) -> None:
+    def __init__(self, data: HsiRuntimeData, title: str, description: HubSensorDescription) -> None:
         """Create the sensor."""
-        super().__init__(coordinator, title, description.key)
+        super().__init__(data, title, description.key)
         self.entity_description = description
+
+    @property
+    def available(self) -> bool:
+        """False for the store's figures while the store does not answer."""
+        return not self.entity_description.needs_store or self.data.health.up["store"]
 
     @property
     def native_value(self) -> float | int | None:
         """The figure now."""
-        return self.entity_description.value_fn(self.coordinator.hub)
+        return self.entity_description.value_fn(self.data.cameras.hub)

@@ -27,10 +27,9 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonObjectType, JsonValueType
 
+from .cameras import device_identifier
 from .const import DOMAIN, RISK_LEVELS
-from .coordinator import HsiCoordinator
-from .data import HsiConfigEntry
-from .entity import device_identifier
+from .data import HsiConfigEntry, HsiRuntimeData
 from .risk_levels import MIN_SCORE, RiskLevel
 from .store.records import EventQuery
 from .urls import signed_image_url
@@ -136,8 +135,8 @@ PURGE_SCHEMA = probatio.Schema(
 )
 
 
-def _coordinators(hass: HomeAssistant, call: ServiceCall, one: bool) -> list[HsiCoordinator]:
-    """Return the coordinators the call targets (one: exactly one is needed)."""
+def _runtimes(hass: HomeAssistant, call: ServiceCall, one: bool) -> list[HsiRuntimeData]:
+    """Return the runtime data of the entries the call targets (one: exactly one is needed)."""
     entries: list[HsiConfigEntry] = [
         e for e in hass.config_entries.async_entries(DOMAIN) if e.state is ConfigEntryState.LOADED
     ]
@@ -153,11 +152,11 @@ def _coordinators(hass: HomeAssistant, call: ServiceCall, one: bool) -> list[Hsi
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_entries")
     if one and len(entries) > 1:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="entry_required")
-    return [e.runtime_data.coordinator for e in entries]
+    return [e.runtime_data for e in entries]
 
 
 async def _check_camera_control(
-    call: ServiceCall, coordinator: HsiCoordinator, cameras: Callable[[], set[str]]
+    call: ServiceCall, runtime: HsiRuntimeData, cameras: Callable[[], set[str]]
 ) -> None:
     """Raise Unauthorized unless the caller may control an entity of every camera acted on.
 
@@ -175,7 +174,7 @@ async def _check_camera_control(
     devices, entities = dr.async_get(hass), er.async_get(hass)
     for camera_id in await hass.async_add_executor_job(cameras):
         device = devices.async_get_device_by_identifier(
-            (DOMAIN, device_identifier(coordinator.entry_id, camera_id)), coordinator.entry_id
+            (DOMAIN, device_identifier(runtime.entry_id, camera_id)), runtime.entry_id
         )
         allowed = device is not None and any(
             user.permissions.check_entity(entry.entity_id, POLICY_CONTROL)
@@ -204,17 +203,17 @@ async def _get_events(call: ServiceCall) -> ServiceResponse:
         limit=call.data["limit"],
     )
     found: list[JsonObjectType] = []
-    for coordinator in _coordinators(hass, call, one=False):
-        events = await hass.async_add_executor_job(coordinator.db.query_events, query)
+    for runtime in _runtimes(hass, call, one=False):
+        events = await hass.async_add_executor_job(runtime.db.query_events, query)
         by_event = await hass.async_add_executor_job(
-            coordinator.db.event_detections, [event.id for event in events]
+            runtime.db.event_detections, [event.id for event in events]
         )
         for event in events:
             detections = by_event.get(event.id, [])
             found.append(
                 {
-                    **coordinator.event_data(event),
-                    "config_entry_id": coordinator.entry_id,
+                    **runtime.cameras.payload(event),
+                    "config_entry_id": runtime.entry_id,
                     "note": event.note,
                     "detections": [
                         {
@@ -224,12 +223,12 @@ async def _get_events(call: ServiceCall) -> ServiceResponse:
                             "bbox": list(d.bbox),
                             "captured_at": d.detected_at.isoformat(),
                             "thumbnail_url": signed_image_url(
-                                hass, coordinator.entry_id, "thumbnail", d.id
+                                hass, runtime.entry_id, "thumbnail", d.id
                             )
                             if d.thumbnail_path
                             else None,
                             "snapshot_url": signed_image_url(
-                                hass, coordinator.entry_id, "snapshot", d.id
+                                hass, runtime.entry_id, "snapshot", d.id
                             ),
                         }
                         for d in detections
@@ -242,15 +241,15 @@ async def _get_events(call: ServiceCall) -> ServiceResponse:
 
 
 async def _acknowledge(call: ServiceCall) -> None:
-    coordinator = _coordinators(call.hass, call, one=True)[0]
+    runtime = _runtimes(call.hass, call, one=True)[0]
     ids = call.data["event_ids"]
 
     def cameras() -> set[str]:
-        return {event.camera_id for i in set(ids) if (event := coordinator.db.event(i))}
+        return {event.camera_id for i in set(ids) if (event := runtime.db.event(i))}
 
-    await _check_camera_control(call, coordinator, cameras)
+    await _check_camera_control(call, runtime, cameras)
     count = await call.hass.async_add_executor_job(
-        coordinator.db.acknowledge, ids, call.data.get("note")
+        runtime.db.acknowledge, ids, call.data.get("note")
     )
     if count != len(set(ids)):
         raise ServiceValidationError(
@@ -261,16 +260,16 @@ async def _acknowledge(call: ServiceCall) -> None:
 
 
 async def _analyze_now(call: ServiceCall) -> None:
-    coordinator = _coordinators(call.hass, call, one=True)[0]
+    runtime = _runtimes(call.hass, call, one=True)[0]
     camera = call.data["camera"]
-    if camera not in coordinator.cameras:
+    if camera not in runtime.cameras:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="unknown_camera",
             translation_placeholders={"camera": camera},
         )
-    await _check_camera_control(call, coordinator, lambda: {camera})
-    if not await coordinator.async_close_camera_batch(camera):
+    await _check_camera_control(call, runtime, lambda: {camera})
+    if not await runtime.pipeline.batching.close_camera(camera):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="no_open_batch",
@@ -279,30 +278,30 @@ async def _analyze_now(call: ServiceCall) -> None:
 
 
 async def _reanalyze(call: ServiceCall) -> ServiceResponse:
-    coordinator = _coordinators(call.hass, call, one=True)[0]
+    runtime = _runtimes(call.hass, call, one=True)[0]
     event_id = call.data["event_id"]
-    before = await call.hass.async_add_executor_job(coordinator.db.event, event_id)
+    before = await call.hass.async_add_executor_job(runtime.db.event, event_id)
     if before is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="unknown_event",
             translation_placeholders={"event_id": str(event_id)},
         )
-    event = await coordinator.async_reanalyze(event_id)
+    event = await runtime.pipeline.analysis.reanalyze(event_id)
     if event is None:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="llm_failed",
-            translation_placeholders={"error": coordinator.health.last_error.get("llm", "")},
+            translation_placeholders={"error": runtime.health.last_error.get("llm", "")},
         )
-    return coordinator.event_data(event)
+    return runtime.cameras.payload(event)
 
 
 async def _purge(call: ServiceCall) -> ServiceResponse:
     before = dt_util.utcnow() - timedelta(days=call.data["older_than_days"])
     events = detections = images = files = 0
-    for coordinator in _coordinators(call.hass, call, one=False):
-        result = await coordinator.async_purge(before)
+    for runtime in _runtimes(call.hass, call, one=False):
+        result = await runtime.pipeline.retention.purge(before)
         if result is None:
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="purge_failed")
         events += result.events

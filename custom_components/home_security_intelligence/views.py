@@ -12,7 +12,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from .const import DOMAIN
-from .coordinator import HsiCoordinator
+from .data import HsiRuntimeData
 from .pipeline.bounded_read import UnsafeFileError, read_inside
 from .pipeline.image_loader import MAX_IMAGE_BYTES
 from .urls import VIEW_URL
@@ -57,14 +57,14 @@ class ImageView(HomeAssistantView):
             or number is None
         ):
             return web.Response(status=HTTPStatus.NOT_FOUND)
-        coordinator: HsiCoordinator = entry.runtime_data.coordinator
-        found = await hass.async_add_executor_job(image_file, coordinator, kind, number)
+        data: HsiRuntimeData = entry.runtime_data
+        found = await hass.async_add_executor_job(image_file, data, kind, number)
         if found is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         path, folder = found
         try:
             body = await hass.async_add_executor_job(read_inside, path, folder, MAX_IMAGE_BYTES)
-        except UnsafeFileError, OSError, ValueError:
+        except (UnsafeFileError, OSError, ValueError):
             return web.Response(status=HTTPStatus.NOT_FOUND)
         return web.Response(
             body=body,
@@ -73,21 +73,19 @@ class ImageView(HomeAssistantView):
         )
 
 
-def image_file(
-    coordinator: HsiCoordinator, kind: str, detection_id: int
-) -> tuple[Path, Path] | None:
+def image_file(data: HsiRuntimeData, kind: str, detection_id: int) -> tuple[Path, Path] | None:
     """Return a detection's file and the folder it must stay in, if it is inside it now.
 
     The check is repeated on the open descriptor when the file is read (`read_inside`).
     """
-    records = coordinator.db.detections([detection_id])
+    records = data.db.detections([detection_id])
     if not records:
         return None
     record = records[0]
     if kind == "thumbnail":
-        raw, folder = record.thumbnail_path, coordinator.thumbnails.output_dir
+        raw, folder = record.thumbnail_path, data.thumbnail_dir
     else:
-        raw, folder = record.file_path, coordinator.root
+        raw, folder = record.file_path, data.root
     if raw is None:
         return None
     path = Path(raw).resolve()

@@ -22,7 +22,7 @@ from ..contract_servers import DetectorServer
 
 async def _paths_by_state(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, str]:
     """Ledger state per path, read straight from the SQLite file."""
-    path = entry.runtime_data.coordinator.db.path
+    path = entry.runtime_data.db.path
 
     def read() -> dict[str, str]:
         with closing(sqlite3.connect(path)) as conn:
@@ -144,7 +144,7 @@ async def test_slow_upload_and_temp_rename(
 
 
 def _settling(entry: ConfigEntry) -> bool:
-    return entry.runtime_data.coordinator.settler.pending == 1
+    return entry.runtime_data.pipeline.intake.settler.pending == 1
 
 
 async def test_camera_folder_deleted_and_recreated(

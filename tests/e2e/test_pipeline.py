@@ -64,11 +64,11 @@ async def test_upload_to_risk_event(
             "camera", DOMAIN, f"{entry.entry_id}_front_door_snapshot"
         ),
     )
-    coordinator = entry.runtime_data.coordinator
+    runtime = entry.runtime_data
     await wait_for(hass, lambda: _settled(hass, entry), freezer=freezer)
     assert len(detector.requests) == 2
     assert detector.requests[0]["content_type"] == "image/jpeg"
-    assert coordinator.cameras["front_door"].latest_thumbnail
+    assert runtime.cameras["front_door"].latest_thumbnail
     assert not llm.prompts
 
     freezer.tick(timedelta(seconds=31))
@@ -123,10 +123,10 @@ async def test_upload_to_risk_event(
 
 async def _settled(hass: HomeAssistant, entry: ConfigEntry) -> bool:
     """Both photos detected and batched, the corrupt file refused."""
-    coordinator = entry.runtime_data.coordinator
-    batches = await coordinator.store.open_batches()
+    runtime = entry.runtime_data
+    batches = await runtime.store.open_batches()
     return (
         await ledger(hass, entry) == {"done": 2, "invalid": 1}
         and len(batches) == 1
-        and (await hass.async_add_executor_job(coordinator.db.unbatched_detections)) == {}
+        and (await hass.async_add_executor_job(runtime.db.unbatched_detections)) == {}
     )

@@ -143,8 +143,8 @@ async def test_real_models_store_person_detection_and_risk_event(
     await hass.async_block_till_done()
     events = async_capture_events(hass, EVENT_RISK)
     photo = await hass.async_add_executor_job(_person_photo)
-    coordinator = entry.runtime_data.coordinator
-    db = coordinator.db
+    runtime = entry.runtime_data
+    db = runtime.db
 
     folder = camera_root / "front_door" / "snap"
     await write_file(hass, folder / "MDAlarm_20261124-021502.jpg", photo)

@@ -60,7 +60,7 @@ async def test_entry_reload_mid_stream(
 ) -> None:
     """Unloading while the detector holds requests loses nothing and duplicates nothing."""
     entry = await setup_entry()
-    db_path = entry.runtime_data.coordinator.db.path
+    db_path = entry.runtime_data.db.path
     detector.hold = asyncio.Event()
     await _drop(hass, camera_root, 8)
     await wait_for(hass, lambda: _states(hass, db_path, {"pending": 8}), freezer=freezer)
@@ -128,7 +128,7 @@ async def test_home_assistant_restart_mid_stream(
 ) -> None:
     """HA stops with work queued and an open batch; a new HA on the same config finishes it."""
     entry = await setup_entry()
-    db_path = entry.runtime_data.coordinator.db.path
+    db_path = entry.runtime_data.db.path
     await _drop(hass, camera_root, 2)
     await wait_for(hass, lambda: _done(hass, db_path, 2), freezer=freezer)
     detector.hold = asyncio.Event()

@@ -18,8 +18,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 import pytest
 
-from custom_components.home_security_intelligence import coordinator as hsi_coordinator
-from custom_components.home_security_intelligence.pipeline import detector_client, nemotron_analyzer
+from custom_components.home_security_intelligence.pipeline import (
+    analysis as hsi_analysis,
+    detector_client,
+    nemotron_analyzer,
+)
 from custom_components.home_security_intelligence.pipeline.detector_client import (
     DetectorClient,
     DetectorProtocolError,
@@ -37,7 +40,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from ..conftest import EntryFactory, make_jpeg, wait_for, write_file
 from ..contract_servers import LlmServer
 from ..fault_servers import FaultyDetector, misbehaving_handler
-from ..helpers import coordinator_of, stored_event
+from ..helpers import runtime_of, stored_event
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -168,7 +171,7 @@ async def test_misbehaving_detector_is_an_outage_with_a_clear_log_line(
     )
     assert message in line
     assert line.endswith("work waits and is retried")
-    counts = await hass.async_add_executor_job(coordinator_of(entry).db.image_counts)
+    counts = await hass.async_add_executor_job(runtime_of(entry).db.image_counts)
     assert not counts.get("invalid")
     assert not counts.get("detected")
 
@@ -189,7 +192,7 @@ async def test_hostile_llm_answer_still_stores_a_prior_only_event(
     content: str,
 ) -> None:
     """A nested or brace-flooded completion is a protocol error: the event is stored on its prior."""
-    monkeypatch.setattr(hsi_coordinator, "LLM_RETRY_DELAYS", (0,))
+    monkeypatch.setattr(hsi_analysis, "LLM_RETRY_DELAYS", (0,))
     llm.content = content
     entry = await setup_entry()
     event = await stored_event(hass, entry, camera_root, "front_door")

@@ -62,7 +62,7 @@ from homeassistant.helpers.sun import is_up
 from homeassistant.util import dt as dt_util
 
 from ..contract_servers import DetectorServer
-from ..helpers import coordinator_of, drop_and_detect, wait_for
+from ..helpers import drop_and_detect, runtime_of, wait_for
 
 # The test plugin logs every SQL statement; the evaluation's output has no use for them.
 logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
@@ -215,9 +215,9 @@ async def test_scenario(
     entry = hass.config_entries.async_get_entry(result["result"].entry_id)
     assert entry is not None
     await hass.async_block_till_done()
-    coordinator = coordinator_of(entry)  # type: ignore[arg-type]
+    runtime = runtime_of(entry)  # type: ignore[arg-type]
     await hass.async_add_executor_job(
-        _seed_history, coordinator.db, camera, camera_root / camera, start, facts
+        _seed_history, runtime.db, camera, camera_root / camera, start, facts
     )
 
     tuning = {
@@ -239,14 +239,14 @@ async def test_scenario(
 
     await _options_flow(hass, entry.entry_id, tuning, facts.camera_role)
 
-    previous = coordinator.cameras[camera].latest_event
+    previous = runtime.cameras[camera].latest_event
     await hass.services.async_call(
         DOMAIN, "analyze_now", {"camera": camera, "config_entry_id": entry.entry_id}, blocking=True
     )
     event = await wait_for(
         hass,
         lambda: (
-            (latest := coordinator.cameras[camera].latest_event) is not None
+            (latest := runtime.cameras[camera].latest_event) is not None
             and latest != previous
             and latest
         ),

@@ -261,7 +261,7 @@ def parse_assessment(text: str) -> RiskAssessment:
     for start, end in _objects(text):
         try:
             obj = json.loads(text[start:end])
-        except ValueError, RecursionError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(obj, dict) and (assessment := _from_object(obj)) is not None:
             return assessment

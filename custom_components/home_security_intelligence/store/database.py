@@ -32,6 +32,14 @@ class Database(ImageLedger, DetectionStore, EventStore, Purger, EmbeddedBatches)
             session.add(schema.Camera(id=camera_id, name=name, created_at=now))
             return True
 
+    def remove_camera(self, camera_id: str) -> bool:
+        """Forget a camera (its events stay); return True when it was known."""
+        with self._write() as session:
+            if (camera := session.get(schema.Camera, camera_id)) is None:
+                return False
+            session.delete(camera)
+            return True
+
     def cameras(self) -> list[CameraRecord]:
         """Return every camera with its newest event and snapshot."""
         with self._session() as session:

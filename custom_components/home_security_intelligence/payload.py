@@ -1,0 +1,55 @@
+"""The one shape of a stored event: bus event, event entity, sensors, get_events and logbook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+
+from .store.records import EventRecord
+from .urls import signed_image_url
+
+
+def event_fields(event: EventRecord) -> dict[str, Any]:
+    """Return the stored facts of an event, JSON-ready (what the event entity fires)."""
+    return {
+        "camera_id": event.camera_id,
+        "event_id": event.id,
+        "risk_score": event.risk_score,
+        "risk_level": event.risk_level,
+        "summary": event.summary,
+        "reasoning": event.reasoning,
+        "objects": list(event.objects),
+        "started_at": event.started_at.isoformat(),
+        "ended_at": event.ended_at.isoformat(),
+        "analysis_status": event.analysis_status,
+        "breakdown": event.breakdown.as_dict(event.risk_score) if event.breakdown else None,
+        "reviewed": event.reviewed,
+    }
+
+
+def image_urls(hass: HomeAssistant, entry_id: str, detection_id: int | None) -> dict[str, Any]:
+    """Return signed thumbnail and snapshot URLs of a detection (None without a thumbnail)."""
+    if detection_id is None:
+        return {"thumbnail_url": None, "snapshot_url": None}
+    return {
+        "thumbnail_url": signed_image_url(hass, entry_id, "thumbnail", detection_id),
+        "snapshot_url": signed_image_url(hass, entry_id, "snapshot", detection_id),
+    }
+
+
+def event_payload(
+    hass: HomeAssistant,
+    entry_id: str,
+    event: EventRecord,
+    camera_name: str,
+    device_id: str | None,
+) -> dict[str, Any]:
+    """Return the `home_security_intelligence_event` payload of a stored event."""
+    shown = event.detection_ids[-1] if event.thumbnail_path and event.detection_ids else None
+    return {
+        "camera_name": camera_name,
+        "device_id": device_id,
+        **event_fields(event),
+        **image_urls(hass, entry_id, shown),
+    }
