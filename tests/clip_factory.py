@@ -26,13 +26,23 @@ def still(_index: int, _rgb: np.ndarray) -> None:
     """Nothing moves: every frame is the same grey scene."""
 
 
-def appears_at(frame: int) -> Painter:
-    """A still scene until `frame`, then a bright box (luma differs: the check is grey) stands."""
+def noisy(index: int, rgb: np.ndarray) -> None:
+    """A still scene with fresh sensor-like noise (up to +-10 levels) in every frame."""
+    noise = np.random.default_rng(index).integers(-10, 11, rgb.shape)
+    rgb[:] = np.clip(rgb.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+
+
+def appears_at(frame: int, size: tuple[int, int] | None = None) -> Painter:
+    """A still scene until `frame`, then a bright box (luma differs: the check is grey) stands.
+
+    `size` is the box's width and height in pixels; a quarter by a sixth of the frame if None.
+    """
 
     def paint(index: int, rgb: np.ndarray) -> None:
         if index >= frame:
             height, width, _ = rgb.shape
-            rgb[height // 4 : height // 2, width // 3 : width // 2] = (230, 200, 40)
+            w, h = size or (width // 6, height // 4)
+            rgb[height // 4 : height // 4 + h, width // 3 : width // 3 + w] = (230, 200, 40)
 
     return paint
 

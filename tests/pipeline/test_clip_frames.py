@@ -16,12 +16,13 @@ import pytest
 from custom_components.home_security_intelligence.pipeline.clip_frames import (
     Clip,
     InvalidClipError,
+    _open_inside,
     clip_capture_time,
     is_clip_file,
     load_clip,
 )
 from custom_components.home_security_intelligence.pipeline.image_loader import InvalidImageError
-from tests.clip_factory import appears_at, encode_clip, still
+from tests.clip_factory import appears_at, encode_clip, noisy, still
 
 BERLIN = ZoneInfo("Europe/Berlin")
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -91,6 +92,16 @@ def test_near_duplicates_are_skipped(tmp_path: Path) -> None:
     event = encode_clip(tmp_path / "event.mkv", seconds=8.0, paint=appears_at(45))
     assert _offsets(load_clip(event, tmp_path)) == [0.0, 5.0]
     assert _offsets(load_clip(event, tmp_path, min_change=0.0)) == [float(s) for s in range(8)]
+
+
+def test_noise_is_a_duplicate_but_a_distant_person_is_not(tmp_path: Path) -> None:
+    """Sensor noise alone is skipped; a 14x34 box at 640x360 (a 42x102 person at 1080p) is kept."""
+    grain = encode_clip(tmp_path / "grain.mp4", seconds=6.0, size=(640, 360), paint=noisy)
+    assert _offsets(load_clip(grain, tmp_path)) == [0.0]
+    far = encode_clip(
+        tmp_path / "far.mp4", seconds=6.0, size=(640, 360), paint=appears_at(25, (14, 34))
+    )
+    assert _offsets(load_clip(far, tmp_path)) == pytest.approx([0.0, 3.0], abs=0.21)
 
 
 def test_opencv_cctv_footage(tmp_path: Path) -> None:
@@ -187,12 +198,15 @@ def test_bad_input_table(tmp_path: Path) -> None:
 
 
 def test_only_bytes_present_at_open_are_read(tmp_path: Path) -> None:
-    """Garbage appended after the clip was opened is never read (bounded snapshot)."""
+    """A file still growing is read only up to its size when it was opened."""
     path = encode_clip(tmp_path / "growing.avi", seconds=3.0)
-    good = load_clip(path, tmp_path)
-    with path.open("ab") as tail:
-        tail.write(b"\0" * 4096)
-    assert _offsets(load_clip(path, tmp_path)) == _offsets(good)
+    size = path.stat().st_size
+    with _open_inside(path, tmp_path) as snapshot:
+        with path.open("ab") as tail:
+            tail.write(b"\0" * 4096)
+        assert len(snapshot.read()) == size
+        assert snapshot.seek(0, os.SEEK_END) == size
+    assert _offsets(load_clip(path, tmp_path)) == [0.0, 1.0, 2.0]
 
 
 def test_invalid_settings_are_refused(tmp_path: Path) -> None:

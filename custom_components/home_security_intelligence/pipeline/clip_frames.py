@@ -34,11 +34,12 @@ MAX_DECODE_SECONDS = 60.0  # wall time per clip
 DEFAULT_FPS = 1.0
 DEFAULT_MAX_FRAMES = 10
 # A frame is a near-duplicate of the last kept one when fewer than DEFAULT_MIN_CHANGE of
-# its 64x36 grey thumbnail's pixels differ by more than _PIXEL_DELTA levels.
-DEFAULT_MIN_CHANGE = 0.004
+# its 128x72 grey thumbnail's pixels differ by more than _PIXEL_DELTA levels: sensor noise
+# stays below that, a person of 40x100 px in a 1080p frame (about 19 pixels) does not.
+DEFAULT_MIN_CHANGE = 0.001
 JPEG_QUALITY = 90
-_THUMB = (64, 36)
-_PIXEL_DELTA = 20
+_THUMB = (128, 72)
+_PIXEL_DELTA = 24
 _SEEK_GAP_S = 2.0  # seek to the keyframe before a sample this far ahead instead of decoding on
 # Demuxers (FFmpeg names) for the clip suffixes; whatever else FFmpeg may probe is refused.
 _DEMUXERS = frozenset({"mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi"})
