@@ -21,6 +21,12 @@ MTIME = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC).timestamp()
         "front_door_cam_MDAlarm_20261124-021502.jpg",
         "MDAlarm_20261124_021502.jpg",
         "20261124021502.jpg",
+        "Camera1_00_20261124021502.mp4",  # Reolink
+        "RecM01_20261124_021502_021530_6D28808_1A2B3C.mp4",  # Reolink, newer
+        "192.168.1.64_01_20261124021502123_MOTION_DETECTION.mp4",  # Hikvision, with ms
+        "front_2026-11-24_02-15-02.mkv",
+        "x_2026-11-24 02.15.02.avi",
+        "cam_20261399-000000_20261124-021502.jpg",  # first stamp impossible, second used
     ],
 )
 def test_foscam_name_gives_local_capture_time(name: str) -> None:
