@@ -37,7 +37,6 @@ from .const import (
     SIGNAL_NEW_CAMERA,
 )
 from .pipeline.batch_aggregator import BatchAggregator
-from .pipeline.capture_time import capture_time
 from .pipeline.detector_client import DetectorClient, DetectorError, DetectorRejectedError
 from .pipeline.file_watcher import FileWatcher
 from .pipeline.image_loader import InvalidImageError, LoadedImage, load_image
@@ -50,7 +49,7 @@ from .risk_scoring import combine
 from .service_health import ServiceHealth
 from .state import CameraState, DetectionSummary, HubState, camera_name, groups_of
 from .store.database import Database
-from .store.records import EventRecord, ImageState, NewImage, PurgeResult
+from .store.records import EventRecord, ImageState, PurgeResult
 from .store.work_store import WorkStore, WorkStoreError
 from .urls import signed_image_url
 
@@ -256,12 +255,12 @@ class HsiCoordinator:
     @callback
     def _on_folder(self, camera_id: str) -> None:
         self.hass.async_create_task(self._async_add_camera(camera_id), eager_start=True)
-        self._start(self._catch_up(self.root / camera_id), f"scan of {camera_id}")
+        self._start(self._catch_up(self.watcher.folder_of(camera_id)), f"scan of {camera_id}")
 
     async def _async_add_camera(self, camera_id: str) -> None:
         if camera_id in self.cameras:
             return
-        state = CameraState(camera_id, camera_name(camera_id))
+        state = CameraState(camera_id, camera_name(self.watcher.label_of(camera_id)))
         self.cameras[camera_id] = state
         await self._run(self.db.ensure_camera, camera_id, state.name, dt_util.utcnow())
         async_dispatcher_send(self.hass, SIGNAL_NEW_CAMERA.format(self.entry_id), camera_id)
@@ -284,7 +283,12 @@ class HsiCoordinator:
         while self._ready_paths:
             paths = list(self._ready_paths)
             self._ready_paths.clear()
-            await self._record(paths)
+            try:
+                await self._record(paths)
+            except Exception:
+                _LOGGER.exception(
+                    "Recording %d uploads failed; the next start finds them", len(paths)
+                )
 
     async def _catch_up(self, under: Path | None = None) -> None:
         """Record images that arrived while HA was not watching (runs in the background).
@@ -298,7 +302,12 @@ class HsiCoordinator:
         if paths:
             _LOGGER.info("Catching up on %d images that arrived while not watching", len(paths))
             for start in range(0, len(paths), 500):
-                await self._record(paths[start : start + 500])
+                try:
+                    await self._record(paths[start : start + 500])
+                except Exception:
+                    _LOGGER.exception(
+                        "Catching up on %d images failed", len(paths[start : start + 500])
+                    )
 
     def _unknown_paths(
         self, under: Path | None, settled_before: float
@@ -336,25 +345,7 @@ class HsiCoordinator:
 
     def _ledger_insert(self, paths: list[Path]) -> list[ImageJob]:
         """Stat new uploads and add them to the ledger (executor)."""
-        tz = dt_util.get_default_time_zone()
-        found: list[NewImage] = []
-        for path in paths:
-            if (camera_id := self.watcher.camera_id_for(path)) is None:
-                continue
-            try:
-                stat = path.lstat()
-            except OSError as err:
-                _LOGGER.debug("Upload %s vanished before it was read: %s", path, err)
-                continue
-            found.append(
-                NewImage(
-                    camera_id,
-                    str(path),
-                    stat.st_size,
-                    stat.st_mtime,
-                    capture_time(path.name, stat.st_mtime, tz),
-                )
-            )
+        found = self.watcher.new_uploads(paths, dt_util.get_default_time_zone())
         return self.db.record_images(found, dt_util.utcnow())
 
     # Detection

@@ -101,14 +101,17 @@ def test_use_after_close_raises(db: Database) -> None:
 
 def test_a_failed_write_rolls_back_and_frees_the_writer(db: Database) -> None:
     naive = NewImage("front", "/cameras/front/b.jpg", 1, 0.0, datetime(2026, 5, 1))  # noqa: DTZ001
-    with pytest.raises(StatementError):
-        db.record_images([new_image("front", T0, "/cameras/front/a.jpg"), naive], T0)
+    # The two-image transaction fails and rolls back, then each image goes in alone: the
+    # good one is recorded, the bad one is logged (one bad file never stops the others).
+    jobs = db.record_images([new_image("front", T0, "/cameras/front/a.jpg"), naive], T0)
+    assert [job.file_path for job in jobs] == ["/cameras/front/a.jpg"]
     with pytest.raises(StatementError):
         db.ensure_camera("front", "Front", datetime(2026, 5, 1, 12, 0))  # noqa: DTZ001
-    assert db.known_paths() == set()
+    assert db.known_paths() == {"/cameras/front/a.jpg"}
     assert db.cameras() == []
     assert db.ensure_camera("front", "Front", T0)
-    assert len(db.record_images([new_image("front", T0, "/cameras/front/a.jpg")], T0)) == 1
+    assert db.record_images([new_image("front", T0, "/cameras/front/a.jpg")], T0) == []
+    assert len(db.record_images([new_image("front", T0, "/cameras/front/c.jpg")], T0)) == 1
 
 
 # UtcDateTime

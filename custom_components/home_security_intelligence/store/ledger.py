@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+import logging
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..pipeline.fs_names import readable
 from ..pipeline.models import ImageJob
 from . import schema
 from .engine import SqliteEngine, in_chunks
 from .records import ImageState, NewImage
 
+_LOGGER = logging.getLogger(__name__)
+
 
 class ImageLedger(SqliteEngine):
-    """The `images` table."""
+    """The `images` table.
+
+    Paths are keys exactly as Python decodes them from the file system, surrogate escapes
+    included (see `schema.FsPath`): what goes in comes back unchanged.
+    """
 
     def known_paths(self) -> set[str]:
         """Return every path already in the ledger."""
@@ -22,7 +31,27 @@ class ImageLedger(SqliteEngine):
             return set(session.scalars(select(schema.Image.path)))
 
     def record_images(self, images: Sequence[NewImage], now: datetime) -> list[ImageJob]:
-        """Add images not in the ledger yet; return jobs for the ones added."""
+        """Add images not in the ledger yet; return jobs for the ones added.
+
+        All in one transaction; if that fails, each image in its own, so one image the
+        ledger cannot take is logged and the others are recorded.
+        """
+        try:
+            return self._insert_new(images, now)
+        except (SQLAlchemyError, ValueError) as err:
+            if len(images) == 1:
+                _LOGGER.error("Could not record %s: %s", readable(images[0].path), err)
+                return []
+            _LOGGER.warning("Recording %d images failed (%s); trying each", len(images), err)
+        jobs: list[ImageJob] = []
+        for image in images:
+            try:
+                jobs.extend(self._insert_new([image], now))
+            except (SQLAlchemyError, ValueError) as err:
+                _LOGGER.error("Could not record %s: %s", readable(image.path), err)
+        return jobs
+
+    def _insert_new(self, images: Sequence[NewImage], now: datetime) -> list[ImageJob]:
         if not images:
             return []
         with self._write() as session:
