@@ -36,6 +36,7 @@ from .entity import camera_of_identifier
 from .pipeline.detector_client import API_DETECT, DetectorClient
 from .pipeline.nemotron_analyzer import API_LLAMACPP, NemotronAnalyzer
 from .pipeline.thumbnail_generator import ThumbnailGenerator
+from .repairs import async_clear_unusable_database, async_report_unusable_database
 from .services import async_register_services
 from .store.database import Database
 from .store.embedded_store import EmbeddedWorkStore
@@ -76,11 +77,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> bool:
     try:
         await hass.async_add_executor_job(db.open)
     except (SQLAlchemyError, OSError) as err:
+        if await async_report_unusable_database(hass, entry.entry_id, db.path, err):
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="database_unusable",
+                translation_placeholders={"path": str(db.path), "error": str(err)},
+            ) from err
         raise ConfigEntryError(
             translation_domain=DOMAIN,
             translation_key="database_error",
             translation_placeholders={"error": str(err)},
         ) from err
+    async_clear_unusable_database(hass, entry.entry_id)
     store: WorkStore
     if redis_url := entry.data.get(CONF_REDIS_URL):
         redis_store = RedisWorkStore(connect(redis_url))

@@ -26,6 +26,8 @@ from homeassistant.helpers import device_registry as dr
 from ..conftest import EntryFactory, ledger, make_jpeg, wait_for, write_file
 from ..contract_servers import DetectorServer
 
+pytestmark = pytest.mark.usefixtures("unload_entries")
+
 BAD_FOLDER = b"caf\xe9"
 BAD_FILE = b"snap\xff\xfe.jpg"
 
