@@ -492,3 +492,21 @@ def test_a_file_from_an_older_version_is_upgraded(path: Path) -> None:
             ]
     finally:
         db.close()
+
+
+# A refused image whose file changed is queued again (an upload that paused mid-way)
+
+
+def test_refused_image_that_changed_is_queued_again(db: Database) -> None:
+    first = new_image("front", T0, "/cameras/front/slow.jpg")
+    (job,) = db.record_images([first], T0)
+    db.mark_image(job.image_id, ImageState.INVALID, "truncated JPEG (no end marker)", T0)
+    assert db.record_images([first], at(1)) == []  # unchanged: stays refused
+    grown = NewImage(first.camera_id, first.path, first.size * 2, first.mtime + 1, at(1))
+    (again,) = db.record_images([grown], at(2))
+    assert again.image_id == job.image_id
+    assert db.image_state(job.image_id) == ImageState.PENDING
+    assert db.record_images([grown], at(3)) == []  # pending: queued once
+    db.mark_image(job.image_id, ImageState.DONE, None, at(4))
+    bigger = NewImage(first.camera_id, first.path, first.size * 3, first.mtime + 2, at(4))
+    assert db.record_images([bigger], at(5)) == []  # done: never read twice
