@@ -20,6 +20,7 @@ from ..store.database import Database
 from ..store.records import ImageState
 from .batching import Batching
 from .detector_client import DetectorClient, DetectorError, DetectorRejectedError
+from .fs_names import readable
 from .image_loader import InvalidImageError, LoadedImage, load_image
 from .models import Detection, ImageJob
 from .runtime import Runtime
@@ -93,7 +94,7 @@ class DetectionStage:
             try:
                 await self._process(job)
             except Exception as err:
-                _LOGGER.exception("Unexpected error on %s; marked failed", job.file_path)
+                _LOGGER.exception("Unexpected error on %s; marked failed", readable(job.file_path))
                 await self._runtime.run(
                     self._db.mark_image,
                     job.image_id,
@@ -113,7 +114,7 @@ class DetectionStage:
         try:
             detections = await self._detect(job, loaded)
         except DetectorRejectedError as err:
-            _LOGGER.warning("Detector rejected %s: %s", job.file_path, err)
+            _LOGGER.warning("Detector rejected %s: %s", readable(job.file_path), err)
             await self._runtime.run(
                 self._db.mark_image, job.image_id, ImageState.INVALID, str(err), dt_util.utcnow()
             )
