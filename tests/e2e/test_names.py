@@ -44,7 +44,7 @@ async def _done(hass: HomeAssistant, entry: ConfigEntry, count: int) -> bool:
 
 async def _stored_paths(hass: HomeAssistant, entry: ConfigEntry) -> list[bytes]:
     """The ledger's paths as bytes, read straight from the SQLite file."""
-    path = entry.runtime_data.coordinator.db.path
+    path = entry.runtime_data.db.path
 
     def read() -> list[bytes]:
         with closing(sqlite3.connect(path)) as conn:
