@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 import string
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -27,7 +28,7 @@ from homeassistant.core import HomeAssistant
 
 EN = Path(__file__).parents[1] / "custom_components/home_security_intelligence/translations/en.json"
 TEMPLATES: dict[str, str] = json.loads(EN.read_text())["common"]
-AT_0215 = datetime(2026, 11, 29, 2, 15, 40)
+AT_0215 = datetime(2026, 11, 29, 2, 15, 40, tzinfo=ZoneInfo("Europe/Berlin"))
 
 FACTS = RiskFacts(
     camera_role="entry_point",
@@ -198,9 +199,9 @@ async def test_templates_load_through_home_assistant(hass: HomeAssistant) -> Non
         ("A person is at the door, a person is at the door again.", ["person"], "low",
          ("repeats",)),
         ("A person came. They knocked. They left.", ["person"], "low", ("too_many_sentences",)),
-        ("A person in a grey hooded jacket and dark trousers walked slowly along the hedge, "
-         "stopped by the side gate for a while, looked over at the garage windows, then turned "
-         "back towards the street without touching anything.", ["person"], "low",
+        (("A person in a grey hooded jacket and dark trousers walked slowly along the hedge, "
+          "stopped by the side gate for a while, looked over at the garage windows, then turned "
+          "back towards the street without touching anything."), ["person"], "low",
          ("too_long",)),
         ("   ", ["person"], "low", ("empty",)),
         ("A person <b>at</b> the door, see http://x.example", ["person"], "low", ("markup",)),

@@ -105,7 +105,7 @@ def compose(
 
 
 def _objects_phrase(objects: Mapping[str, int], fill: _Fill) -> str:
-    """'a person', '2 people and a car', 'a person, a car and a dog'."""
+    """Name what was seen: 'a person', '2 people and a car', 'a person, a car and a dog'."""
     counts: Counter[str] = Counter()
     for name, count in objects.items():
         if count > 0:
@@ -224,7 +224,20 @@ _CLASSES: Final[dict[str, str]] = {
     "hot dog": "hot_dog hot_dogs",
 }
 _RISK_NOUNS = frozenset(
-    "risk risks threat threats level danger concern priority severity alert urgency hazard".split()
+    [
+        "risk",
+        "risks",
+        "threat",
+        "threats",
+        "level",
+        "danger",
+        "concern",
+        "priority",
+        "severity",
+        "alert",
+        "urgency",
+        "hazard",
+    ]
 )
 # Level words: those marked '!' state a level anywhere, the others only near a risk noun.
 _LEVEL_WORDS: Final[dict[RiskLevel, str]] = {
@@ -275,7 +288,7 @@ class EventText:
 
 
 def detected_concepts(detected_classes: Collection[str]) -> frozenset[str]:
-    """What the detections let a text name: each class, its group and its vocabulary concept."""
+    """Return what a text may name: each detected class, its group and its concept."""
     concepts: set[str] = set()
     for cls in detected_classes:
         name = cls.strip().lower()
@@ -286,7 +299,7 @@ def detected_concepts(detected_classes: Collection[str]) -> frozenset[str]:
 
 
 def named_objects(words: list[str]) -> list[str]:
-    """The object concepts a text names (two-word class names first)."""
+    """Return the object concepts a text names (two-word class names first)."""
     found: list[str] = []
     skip = False
     for first, second in zip(words, [*words[1:], ""], strict=True):
@@ -302,7 +315,7 @@ def named_objects(words: list[str]) -> list[str]:
 
 
 def stated_levels(words: list[str]) -> set[RiskLevel]:
-    """The risk levels a text states ('low risk', 'risk is high', 'emergency')."""
+    """Return the risk levels a text states ('low risk', 'risk is high', 'emergency')."""
     levels: set[RiskLevel] = set()
     for i, word in enumerate(words):
         if (entry := _LEVELS.get(word)) is None:
@@ -324,9 +337,7 @@ def _repeats(words: list[str], sentences: list[str]) -> bool:
     return any(count > 1 for count in grams.values())
 
 
-def check_llm_text(
-    text: str, detected_classes: Collection[str], final_level: str
-) -> TextVerdict:
+def check_llm_text(text: str, detected_classes: Collection[str], final_level: str) -> TextVerdict:
     """Accept the LLM's text only when it is short, names what was seen, and agrees.
 
     Reasons: empty, markup, too_long, too_many_sentences, repeats, unseen_object (names a

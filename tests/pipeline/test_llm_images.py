@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 import base64
+from collections.abc import AsyncGenerator
 
 import pytest
 
@@ -171,9 +171,7 @@ async def test_openai_vision_server_gets_the_picture(
     assert base64.b64decode(url.removeprefix("data:image/jpeg;base64,")) == FRAME
 
 
-async def test_openai_refusal_falls_back_to_text(
-    hass: HomeAssistant, openai: OpenAiServer
-) -> None:
+async def test_openai_refusal_falls_back_to_text(hass: HomeAssistant, openai: OpenAiServer) -> None:
     """A chat server that refuses pictures gets the same prompt as plain text, then only that."""
     analyzer = _analyzer(hass, openai.url, API_OPENAI)
     result = await analyzer.analyze_batch(PROMPT, FRAME)

@@ -54,7 +54,7 @@ def pick_key_frame(
     for path in sorted(best, key=best.__getitem__, reverse=True):
         try:
             return downscale(read(path), side)
-        except (OSError, InvalidImageError):
+        except OSError, InvalidImageError:
             continue
     return None
 
@@ -75,7 +75,7 @@ def downscale(data: bytes, side: int = KEY_FRAME_SIDE) -> bytes:
 
 
 def probe_jpeg() -> bytes:
-    """A tiny JPEG (32x32) to ask a server whether it accepts pictures."""
+    """Return a tiny JPEG (32x32) to ask a server whether it accepts pictures."""
     out = io.BytesIO()
     Image.new("RGB", (PROBE_SIDE, PROBE_SIDE), (90, 120, 160)).save(out, "JPEG")
     return out.getvalue()

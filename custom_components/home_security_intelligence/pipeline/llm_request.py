@@ -97,7 +97,7 @@ def _completion(
 
 
 def data_url(image: bytes) -> str:
-    """A JPEG as a `data:` URL."""
+    """Return a JPEG as a `data:` URL."""
     return "data:image/jpeg;base64," + base64.b64encode(image).decode("ascii")
 
 

@@ -19,13 +19,13 @@ from .level_belief import (
     measure_habit,
     read_level_probabilities,
 )
-from .llm_request import (
-    API_LLAMACPP as API_LLAMACPP,
-    API_OPENAI as API_OPENAI,
+from .llm_request import (  # the request constants stay importable from here
+    API_LLAMACPP as API_LLAMACPP,  # noqa: PLC0414
+    API_OPENAI as API_OPENAI,  # noqa: PLC0414
     DEFAULT_MEDIA_MARKER,
-    LLM_APIS as LLM_APIS,
-    TEMPERATURE as TEMPERATURE,
-    TOP_ALTERNATIVES as TOP_ALTERNATIVES,
+    LLM_APIS as LLM_APIS,  # noqa: PLC0414
+    TEMPERATURE as TEMPERATURE,  # noqa: PLC0414
+    TOP_ALTERNATIVES as TOP_ALTERNATIVES,  # noqa: PLC0414
     build_request,
     read_props,
     refuses_image,
@@ -143,7 +143,7 @@ class NemotronAnalyzer:
         return await self._complete(prompt, N_PREDICT, COMPLETION_TIMEOUT, RISK_SCHEMA)
 
     async def _takes_images(self) -> bool:
-        """False once refused; llama.cpp's `/props` says whether it has vision and its marker."""
+        """Say whether to send pictures: not once refused; llama.cpp's `/props` may tell at once."""
         if self._images is None and self.api == API_LLAMACPP:
             vision, self._marker = read_props(await self._get_json("/props"))
             self._images = vision
@@ -158,7 +158,7 @@ class NemotronAnalyzer:
                 if resp.status != 200:
                     return None
                 return json.loads(await read_limited(resp, MAX_ERROR_BYTES))
-        except (aiohttp.ClientError, TimeoutError, BodyTooLargeError, ValueError):
+        except aiohttp.ClientError, TimeoutError, BodyTooLargeError, ValueError:
             return None
 
     async def accepts_images(self, image: bytes) -> bool:
