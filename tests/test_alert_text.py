@@ -187,6 +187,11 @@ async def test_templates_load_through_home_assistant(hass: HomeAssistant) -> Non
         ("An animal crossed the yard.", ["cat"], "low", ()),
         ("A man carried a teddy bear.", ["person"], "low", ("unseen_object",)),
         ("A person with an orange coat waited.", ["person"], "low", ()),
+        # Denying what was seen.
+        ("The camera was not able to detect the person.", ["person"], "high", ("denies_seen",)),
+        ("No person is visible near the car.", ["person", "car"], "low", ("denies_seen",)),
+        ("The camera couldn't see the person clearly.", ["person"], "low", ("denies_seen",)),
+        ("A person did not ring the bell and left.", ["person"], "low", ()),
         # Levels: only the final one may be stated.
         ("A person at the door at night; high risk.", ["person"], "high", ()),
         ("A person at the door at night; high risk.", ["person"], "medium", ("other_level",)),

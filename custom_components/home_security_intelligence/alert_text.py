@@ -223,6 +223,31 @@ _CLASSES: Final[dict[str, str]] = {
     "teddy bear": "teddy_bear",
     "hot dog": "hot_dog hot_dogs",
 }
+# A text that denies seeing ("could not detect the person", "no person") contradicts the
+# detections it is about.
+_NEGATIONS = frozenset(["no", "not", "never", "unable", "cannot", "t"])  # "t": can't, couldn't
+_SEEING = frozenset(
+    [
+        "detect",
+        "detects",
+        "detected",
+        "detecting",
+        "see",
+        "sees",
+        "seen",
+        "saw",
+        "visible",
+        "spot",
+        "spotted",
+        "identify",
+        "identified",
+        "recognize",
+        "recognized",
+        "notice",
+        "noticed",
+    ]
+)
+DENIAL_WINDOW = 4
 _RISK_NOUNS = frozenset(
     [
         "risk",
@@ -327,6 +352,16 @@ def stated_levels(words: list[str]) -> set[RiskLevel]:
     return levels
 
 
+def _denies_seeing(words: list[str]) -> bool:
+    for i, word in enumerate(words):
+        if word not in _NEGATIONS:
+            continue
+        ahead = words[i + 1 : i + 1 + DENIAL_WINDOW]
+        if _SEEING.intersection(ahead) or (word == "no" and named_objects(ahead[:1])):
+            return True
+    return False
+
+
 def _repeats(words: list[str], sentences: list[str]) -> bool:
     normalized = [" ".join(_WORD.findall(s.lower())) for s in sentences]
     if len(set(normalized)) < len(normalized):
@@ -341,8 +376,8 @@ def check_llm_text(text: str, detected_classes: Collection[str], final_level: st
     """Accept the LLM's text only when it is short, names what was seen, and agrees.
 
     Reasons: empty, markup, too_long, too_many_sentences, repeats, unseen_object (names a
-    class that was not detected), nothing_seen (names none that was), other_level (states
-    a level other than `final_level`).
+    class that was not detected), nothing_seen (names none that was), denies_seen (says it
+    was not seen), other_level (states a level other than `final_level`).
     """
     text = " ".join(text.split())
     if not text:
@@ -364,6 +399,8 @@ def check_llm_text(text: str, detected_classes: Collection[str], final_level: st
         reasons.append("unseen_object")
     if not any(concept in allowed for concept in named):
         reasons.append("nothing_seen")
+    if _denies_seeing(words):
+        reasons.append("denies_seen")
     if stated_levels(words) - {RiskLevel(final_level)}:
         reasons.append("other_level")
     return TextVerdict(not reasons, tuple(reasons))
