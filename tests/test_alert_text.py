@@ -18,6 +18,7 @@ from custom_components.home_security_intelligence.alert_text import (
     TEXT_FACTS,
     TEXT_LLM,
     AlertText,
+    async_event_text,
     async_load_templates,
     check_llm_text,
     choose_text,
@@ -234,3 +235,15 @@ def test_choose_text_pushes_the_llm_only_when_it_passes() -> None:
     assert bad.rejected == ("nothing_seen", "other_level")
     none = choose_text(facts, None, ["person"], "medium")
     assert (none.summary, none.text_source, none.llm_summary) == (facts.summary, TEXT_FACTS, "")
+
+
+async def test_event_text_in_home_assistant(hass: HomeAssistant) -> None:
+    """One call: HA's language, the fact texts, the LLM's summary gated on the detections."""
+    hass.config.language = "fr"  # no French templates: English
+    facts = replace(FACTS, objects={"person": 1, "dog": 0})
+    rejected = await async_event_text(hass, facts, "Porch", AT_0215, "A dog barked.", "low")
+    assert (rejected.title, rejected.text_source) == ("A person at Porch", TEXT_FACTS)
+    assert rejected.summary == "A person seen on Porch at 02:15."
+    assert rejected.rejected == ("unseen_object", "nothing_seen")
+    passed = await async_event_text(hass, facts, "Porch", AT_0215, "A man waved.", "low")
+    assert (passed.summary, passed.text_source) == ("A man waved.", TEXT_LLM)

@@ -422,3 +422,19 @@ def choose_text(
     else:
         rejected = ()
     return EventText(facts_text.title, facts_text.summary, TEXT_FACTS, llm_summary, rejected)
+
+
+async def async_event_text(
+    hass: HomeAssistant,
+    facts: RiskFacts,
+    camera_name: str,
+    captured_local: datetime,
+    llm_text: str | None,
+    final_level: str,
+) -> EventText:
+    """Compose an event's texts in HA's language and gate the LLM's summary (`llm_text`)."""
+    templates = await async_load_templates(hass, hass.config.language)
+    detected = [name for name, count in facts.objects.items() if count > 0]
+    return choose_text(
+        compose(facts, camera_name, captured_local, templates), llm_text, detected, final_level
+    )
