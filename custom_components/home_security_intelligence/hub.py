@@ -78,7 +78,9 @@ class Pipeline:
             self.cameras.display_name,
             self.cameras.llm_answered,
         )
-        self.analysis = AnalysisStage(runtime, db, self.queue, analyst, self.cameras.event_stored)
+        self.analysis = AnalysisStage(
+            runtime, db, self.queue, analyst, self.cameras.event_stored, self.cameras.snoozes.active
+        )
         aggregator = BatchAggregator(
             store,
             lambda: float(runtime.option(CONF_BATCH_WINDOW)),
