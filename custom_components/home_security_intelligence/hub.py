@@ -64,7 +64,7 @@ class Pipeline:
             self.cameras.notify_hub,
         )
         self.queue = WorkQueue(store, self.health)
-        self.retention = Retention(runtime, db)
+        self.retention = Retention(runtime, db, self.cameras.refresh_reviews)
         self.intake = Intake(
             runtime, root, db, self.queue, self.cameras.add, self.retention.horizon
         )

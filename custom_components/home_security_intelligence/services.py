@@ -380,7 +380,6 @@ async def _purge(call: ServiceCall) -> ServiceResponse:
         detections += result.detections
         images += result.images
         files += len(result.files)
-        await runtime.cameras.refresh_reviews()
     return {"events": events, "detections": detections, "images": images, "files": files}
 
 
