@@ -80,6 +80,7 @@ class EventRecord:
     reviewed: bool = False
     note: str | None = None
     breakdown: RiskBreakdown | None = None
+    snoozed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
