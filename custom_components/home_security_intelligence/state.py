@@ -51,6 +51,8 @@ class CameraState:
     occupied: dict[str, bool] = field(
         default_factory=lambda: dict.fromkeys(OCCUPANCY_GROUPS, False)
     )
+    source: str | None = None
+    """The HA camera entity it grabs snapshots from; None for a camera folder."""
 
 
 @dataclass(slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 import logging
 from pathlib import Path
@@ -159,4 +159,25 @@ class Intake:
                     capture_time(path.name, stat.st_mtime, tz),
                 )
             )
+        return self._db.record_images(found, dt_util.utcnow())
+
+    async def record_own(self, camera_id: str, files: Sequence[tuple[Path, datetime]]) -> int:
+        """Record and queue images the integration wrote itself (camera-entity snapshots).
+
+        The camera and capture time are given, not read from the path; a file already in
+        the ledger is skipped. Returns how many were new.
+        """
+        jobs = await self._runtime.run(self._own_insert, camera_id, files)
+        await self._queue.push(jobs, fresh=True)
+        return len(jobs)
+
+    def _own_insert(self, camera_id: str, files: Sequence[tuple[Path, datetime]]) -> list[ImageJob]:
+        found: list[NewImage] = []
+        for path, captured in files:
+            try:
+                stat = path.lstat()
+            except OSError as err:
+                _LOGGER.debug("Snapshot %s vanished before it was recorded: %s", path, err)
+                continue
+            found.append(NewImage(camera_id, str(path), stat.st_size, stat.st_mtime, captured))
         return self._db.record_images(found, dt_util.utcnow())
