@@ -124,7 +124,7 @@ def _in_range(field: str, low: float, high: float, whole: bool = False) -> Calla
                     "max": f"{high:g}",
                 },
             )
-        return number
+        return int(number) if whole else number
 
     return validate
 
@@ -155,9 +155,7 @@ ANALYZE_CAMERA_SCHEMA = probatio.Schema(
     {
         **_ENTRY,
         probatio.Required("entity_id"): cv.entity_domain("camera"),
-        probatio.Optional("count", default=1): probatio.All(
-            _in_range("count", 1, MAX_COUNT, whole=True), int
-        ),
+        probatio.Optional("count", default=1): _in_range("count", 1, MAX_COUNT, whole=True),
         probatio.Optional("interval", default=DEFAULT_SNAPSHOT_INTERVAL): _in_range(
             "interval", MIN_INTERVAL, MAX_INTERVAL
         ),

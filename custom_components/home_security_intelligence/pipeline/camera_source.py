@@ -91,6 +91,10 @@ class CameraSource:
         """Read the configured camera entities; return (name, entity id) by camera id."""
         self._cameras = entity_cameras(self._runtime.entry.options)
         self._names = {cid: display_name(self._hass, cam) for cid, cam in self._cameras.items()}
+        self._connected = {
+            cid: _available(self._hass.states.get(cam.entity_id))
+            for cid, cam in self._cameras.items()
+        }
         return {cid: (self._names[cid], cam.entity_id) for cid, cam in self._cameras.items()}
 
     def is_source(self, camera_id: str) -> bool:
@@ -135,10 +139,6 @@ class CameraSource:
                 async_track_state_change_event(self._hass, sorted(watched), self._state_changed)
             )
         for camera in cameras:
-            if camera.camera_id not in self._connected:
-                self._connected[camera.camera_id] = _available(
-                    self._hass.states.get(camera.entity_id)
-                )
             if camera.camera_id in fresh and camera.trigger:
                 trigger = self._hass.states.get(camera.trigger)
                 if _domain(camera.trigger) == "binary_sensor" and _is_on(trigger):
@@ -155,6 +155,9 @@ class CameraSource:
         fresh = {cid for cid, cam in new.items() if self._cameras.get(cid) != cam}
         self._cameras = new
         for camera_id in fresh:
+            self._connected.setdefault(
+                camera_id, _available(self._hass.states.get(new[camera_id].entity_id))
+            )
             await self._name(camera_id)
         self._follow(fresh)
 
