@@ -332,7 +332,11 @@ async def test_analyze_camera_action(
         )
 
     await call({"entity_id": CAMERA, "count": 2, "interval": 0.5})
-    await wait_for(hass, lambda: _ledger_is(hass, entry, {"done": 2}))
+    # A second call while the first still grabs extends it: 2 + 1 snapshots, not 2 + 2.
+    await call({"entity_id": CAMERA, "count": 2, "interval": 0.5})
+    await wait_for(hass, lambda: _ledger_is(hass, entry, {"done": 3}))
+    await hass.async_add_executor_job(time.sleep, 1.0)
+    assert await ledger(hass, entry) == {"done": 3}
 
     for data in (
         {"entity_id": CAMERA, "count": 21},
@@ -362,13 +366,13 @@ async def test_analyze_camera_action(
     reader.add_to_hass(hass)
     member = MockUser(name="member", groups=[reader]).add_to_hass(hass)
     await call({"entity_id": CAMERA}, Context(user_id=member.id))
-    await wait_for(hass, lambda: _ledger_is(hass, entry, {"done": 3}))
+    await wait_for(hass, lambda: _ledger_is(hass, entry, {"done": 4}))
 
     await hass.async_add_executor_job(photo.unlink)
     with pytest.raises(HomeAssistantError) as failed:
         await call({"entity_id": CAMERA})
     assert failed.value.translation_key == "camera_no_image"
-    assert await ledger(hass, entry) == {"done": 3}
+    assert await ledger(hass, entry) == {"done": 4}
 
 
 async def test_options_choose_camera_entity_and_trigger_at_once(

@@ -84,6 +84,7 @@ class CameraSource:
         self._connected: dict[str, bool] = {}
         self._reported: set[str] = set()
         self._bursts: dict[str, _Burst] = {}
+        self._manual: dict[str, _Burst] = {}
         self._unsubs: list[CALLBACK_TYPE] = []
         self._unlisten: CALLBACK_TYPE | None = None
 
@@ -121,7 +122,7 @@ class CameraSource:
             self._unlisten()
             self._unlisten = None
         self._unfollow()
-        for burst in self._bursts.values():
+        for burst in (*self._bursts.values(), *self._manual.values()):
             burst.stop.set()
 
     def _unfollow(self) -> None:
@@ -209,15 +210,28 @@ class CameraSource:
         self._runtime.start(self._run(camera_id, burst), f"snapshots of {camera_id}")
 
     async def analyze(self, camera_id: str, count: int, interval: float) -> bool:
-        """Grab one snapshot now and `count - 1` more in the background; False if none came."""
+        """Grab one snapshot now and `count - 1` more in the background; False if none came.
+
+        A call while the camera's last one still grabs extends it instead of adding another.
+        """
         if not await self.grab(camera_id):
             return False
-        if count > 1:
-            burst = _Burst(count - 1, interval)
-            self._runtime.start(self._run(camera_id, burst, interval), f"analysis of {camera_id}")
+        if (burst := self._manual.get(camera_id)) is not None:
+            burst.remaining = max(burst.remaining, count - 1)
+        elif count > 1:
+            burst = self._manual[camera_id] = _Burst(count - 1, interval)
+            self._runtime.start(
+                self._run(camera_id, burst, interval, self._manual), f"analysis of {camera_id}"
+            )
         return True
 
-    async def _run(self, camera_id: str, burst: _Burst, delay: float = 0.0) -> None:
+    async def _run(
+        self,
+        camera_id: str,
+        burst: _Burst,
+        delay: float = 0.0,
+        owner: dict[str, _Burst] | None = None,
+    ) -> None:
         """Grab every `interval` seconds until the burst is used up or stopped."""
         loop = asyncio.get_running_loop()
         next_at = loop.time() + delay
@@ -232,8 +246,9 @@ class CameraSource:
                 next_at = loop.time() + burst.interval
                 await self.grab(camera_id)
         finally:
-            if self._bursts.get(camera_id) is burst:
-                del self._bursts[camera_id]
+            running = self._bursts if owner is None else owner
+            if running.get(camera_id) is burst:
+                del running[camera_id]
 
     async def grab(self, camera_id: str) -> bool:
         """Grab, check, store and record one snapshot; False (and logged) when none came."""
