@@ -491,3 +491,33 @@ async def test_grab_to_stored_latency(
     assert median < 1.0
     assert await total(hass, entry) == 20
     assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_view_serves_snapshots_only_from_inside_their_folder(
+    hass: HomeAssistant,
+    front_door: MockConfigEntry,
+    setup_entry: EntryFactory,
+    tmp_path: Path,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A snapshot swapped for a symlink to a file elsewhere is not served."""
+    entry = await setup_entry(**sources(trigger=None))
+    runtime = runtime_of(entry)
+    await hass.services.async_call(DOMAIN, "analyze_camera", {"entity_id": CAMERA}, blocking=True)
+    await wait_for(hass, lambda: runtime.cameras["front_door"].last_detection)
+    detection = runtime.cameras["front_door"].last_detection
+    assert detection is not None
+    url = f"/api/{DOMAIN}/{entry.entry_id}/snapshot/{detection.detection_ids[0]}"
+    client = await hass_client()
+    assert (await client.get(url)).status == 200
+    [snapshot] = await snapshots(hass, entry, "front_door")
+    secret = tmp_path / "secret.jpg"
+
+    def swap() -> None:
+        secret.write_bytes(make_jpeg())
+        snapshot.unlink()
+        snapshot.symlink_to(secret)
+
+    await hass.async_add_executor_job(swap)
+
+    assert (await client.get(url)).status == 404

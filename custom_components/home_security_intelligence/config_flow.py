@@ -378,9 +378,8 @@ class HsiOptionsFlow(OptionsFlow):
         """Save the camera entities with their camera ids, then ask for the roles."""
         folders: set[str] = set()
         if self.config_entry.state is ConfigEntryState.LOADED:
-            runtime = self.config_entry.runtime_data
-            source = runtime.pipeline.camera_source
-            folders = {c for c in runtime.cameras if not source.is_source(c)}
+            cameras = self.config_entry.runtime_data.cameras
+            folders = {c for c, state in cameras.items() if state.source is None}
         self._tuning[CONF_CAMERA_ENTITIES] = camera_entities_option(
             self._chosen, triggers, self.config_entry.options, folders
         )
