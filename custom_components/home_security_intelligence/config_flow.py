@@ -321,12 +321,10 @@ class HsiOptionsFlow(OptionsFlow):
             if self._chosen:
                 return await self.async_step_camera_triggers()
             return await self._after_camera_entities({})
-        own = [
+        own = [  # the integration's annotated cameras are never sources
             e.entity_id
-            for e in er.async_entries_for_config_entry(
-                er.async_get(self.hass), self.config_entry.entry_id
-            )
-            if e.domain == "camera"
+            for e in er.async_get(self.hass).entities.values()
+            if e.platform == DOMAIN and e.domain == "camera"
         ]
         schema = probatio.Schema(
             {
