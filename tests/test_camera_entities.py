@@ -223,7 +223,12 @@ async def test_each_event_grabs_a_burst(
     await hass.async_add_executor_job(time.sleep, 1.0)
     assert await total(hass, entry) == 2
     hass.states.async_set(DOORBELL, (dt_util.utcnow() + timedelta(1)).isoformat())
-    await wait_for(hass, lambda: _total_is(hass, entry, 4))
+    await wait_for(hass, lambda: _total_is(hass, entry, 3))
+    # A ring while the burst runs starts it over: 1 taken, then 2 more.
+    hass.states.async_set(DOORBELL, (dt_util.utcnow() + timedelta(2)).isoformat())
+    await wait_for(hass, lambda: _total_is(hass, entry, 5))
+    await hass.async_add_executor_job(time.sleep, 1.0)
+    assert await total(hass, entry) == 5
 
 
 async def _total_is(hass: HomeAssistant, entry: MockConfigEntry, count: int) -> bool:
@@ -349,8 +354,13 @@ async def test_analyze_camera_action(
         with pytest.raises(ServiceValidationError) as err:
             await call(data)
         assert err.value.translation_key == "value_out_of_range", data
-    with pytest.raises(probatio.Invalid):
-        await call({"entity_id": "light.porch"})
+    for data in (
+        {"entity_id": "light.porch"},
+        {"entity_id": CAMERA, "count": True},
+        {"entity_id": CAMERA, "interval": "soon"},
+    ):
+        with pytest.raises(probatio.Invalid):
+            await call(data)
     with pytest.raises(ServiceValidationError) as err:
         await call({"entity_id": "camera.back_yard"})
     assert err.value.translation_key == "camera_entity_not_configured"
@@ -368,6 +378,10 @@ async def test_analyze_camera_action(
     await call({"entity_id": CAMERA}, Context(user_id=member.id))
     await wait_for(hass, lambda: _ledger_is(hass, entry, {"done": 4}))
 
+    await hass.async_add_executor_job(photo.write_bytes, b"<html>login</html>")
+    with pytest.raises(HomeAssistantError) as failed:
+        await call({"entity_id": CAMERA})
+    assert failed.value.translation_key == "camera_no_image"
     await hass.async_add_executor_job(photo.unlink)
     with pytest.raises(HomeAssistantError) as failed:
         await call({"entity_id": CAMERA})
@@ -521,3 +535,26 @@ async def test_view_serves_snapshots_only_from_inside_their_folder(
     await hass.async_add_executor_job(swap)
 
     assert (await client.get(url)).status == 404
+
+
+async def test_snapshot_that_cannot_be_stored_is_logged_and_not_recorded(
+    hass: HomeAssistant,
+    front_door: MockConfigEntry,
+    setup_entry: EntryFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A snapshot folder that cannot be created: a warning, no ledger row, the action fails."""
+    entry = await setup_entry(**sources(trigger=None))
+    blocker = snapshot_dir(hass, entry, "front_door")
+
+    def block() -> None:
+        blocker.parent.mkdir(parents=True, exist_ok=True)
+        blocker.write_bytes(b"a file where the camera's folder goes")
+
+    await hass.async_add_executor_job(block)
+    with pytest.raises(HomeAssistantError):
+        await hass.services.async_call(
+            DOMAIN, "analyze_camera", {"entity_id": CAMERA}, blocking=True
+        )
+    assert "Could not store a snapshot of camera.front_door" in caplog.text
+    assert await ledger(hass, entry) == {}
