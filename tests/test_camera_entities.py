@@ -558,3 +558,27 @@ async def test_snapshot_that_cannot_be_stored_is_logged_and_not_recorded(
         )
     assert "Could not store a snapshot of camera.front_door" in caplog.text
     assert await ledger(hass, entry) == {}
+
+
+async def test_camera_entity_set_up_after_the_integration(
+    hass: HomeAssistant,
+    photo: Path,
+    setup_entry: EntryFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A camera entity that appears later connects and names its device, without a warning."""
+    entry = await setup_entry(camera_entities={CAMERA: {"camera_id": "gate"}})
+    assert device_of(hass, entry, "gate").name == "Gate"
+    connection = entity_id(hass, "binary_sensor", entry, "gate_camera_connected")
+    assert state_of(hass, connection).state == "off"
+
+    camera = MockConfigEntry(
+        domain="local_file", options={"name": "Front Door", "file_path": str(photo)}
+    )
+    camera.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(camera.entry_id)
+
+    await wait_for(hass, lambda: device_of(hass, entry, "gate").name == "Front Door")
+    assert state_of(hass, connection).state == "on"
+    assert runtime_of(entry).cameras["gate"].name == "Front Door"
+    assert "gives no image" not in caplog.text
