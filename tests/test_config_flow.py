@@ -552,10 +552,18 @@ async def test_options_apply_at_once_without_reload(
         CONF_RETENTION_DAYS: 14,
     }
     result = await hass.config_entries.options.async_configure(result["flow_id"], new)
+    assert result["step_id"] == "camera_entities"
+    snapshots = {"snapshot_interval_seconds": 2.0, "snapshots_per_trigger": 10}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], snapshots)
     await hass.async_block_till_done()
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert dict(entry.options) == {**new, "camera_roles": {}}
+    assert dict(entry.options) == {
+        **new,
+        **snapshots,
+        "camera_entities": {},
+        "camera_roles": {},
+    }
     assert entry.runtime_data is runtime
     assert {k: runtime.pipeline.runtime.option(k) for k in new} == new
 
@@ -570,6 +578,10 @@ async def _done(hass: HomeAssistant, entry: MockConfigEntry) -> bool:
     return await ledger(hass, entry) == {"done": 1}
 
 
+SNAPSHOTS = {"snapshot_interval_seconds": 2, "snapshots_per_trigger": 10}
+"""The camera-entities step submitted without camera entities."""
+
+
 async def test_options_ask_each_camera_role(
     hass: HomeAssistant, camera_root: Path, setup_entry: EntryFactory
 ) -> None:
@@ -582,6 +594,7 @@ async def test_options_ask_each_camera_role(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**tuning, "alarm_entity": "alarm_control_panel.house"}
     )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], SNAPSHOTS)
     assert result["step_id"] == "cameras"
     assert [str(k) for k in result["data_schema"].schema] == ["front_door", "street"]
     result = await hass.config_entries.options.async_configure(
@@ -593,6 +606,7 @@ async def test_options_ask_each_camera_role(
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(result["flow_id"], tuning)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], SNAPSHOTS)
     defaults = {str(k): k.default() for k in result["data_schema"].schema}
     assert defaults == {"front_door": "entry_point", "street": "street"}
 

@@ -163,9 +163,9 @@ def test_action_selectors_name_translated_options() -> None:
 async def running(
     hass: HomeAssistant, camera_root: Path, setup_entry: EntryFactory
 ) -> MockConfigEntry:
-    """An entry set up with one camera folder, so every platform has entities."""
+    """An entry with one camera folder and one camera entity, so every entity kind exists."""
     await hass.async_add_executor_job((camera_root / "porch").mkdir)
-    entry = await setup_entry()
+    entry = await setup_entry(camera_entities={"camera.gate": {"camera_id": "gate"}})
     entries = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     assert entries
     return entry

@@ -19,6 +19,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
 from .blueprint_install import async_install_blueprint
+from .camera_sources import entity_cameras
 from .cameras import camera_of_identifier
 from .const import (
     CONF_CAMERA_ROOT,
@@ -187,7 +188,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> None
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: HsiConfigEntry, device: DeviceEntry
 ) -> bool:
-    """Allow removing a camera device once its folder is gone; the hub device stays.
+    """Allow removing a camera device once its folder or camera entity is gone; the hub stays.
 
     The camera is forgotten too, so it does not come back at the next start, and a folder
     created again later becomes a new device at once.
@@ -214,6 +215,8 @@ async def async_remove_config_entry_device(
             for name in names
         )
 
+    if set(camera_ids) & set(entity_cameras(entry.options)):
+        return False
     if await hass.async_add_executor_job(present):
         return False
     if entry.state is ConfigEntryState.LOADED:

@@ -1,4 +1,4 @@
-"""Occupancy per camera (person, vehicle, animal) and service connectivity on the hub."""
+"""Occupancy per camera (person, vehicle, animal), connectivity of camera entities and services."""
 
 from __future__ import annotations
 
@@ -55,6 +55,12 @@ def _connectivity(service: str) -> ConnectivityDescription:
 
 OCCUPANCY = tuple(_occupancy(group) for group in OCCUPANCY_GROUPS)
 CONNECTIVITY = tuple(_connectivity(service) for service in ("detector", "llm", "store"))
+CAMERA_CONNECTIVITY = BinarySensorEntityDescription(
+    key="camera_connected",
+    translation_key="camera_connected",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
 
 
 async def async_setup_entry(
@@ -62,14 +68,19 @@ async def async_setup_entry(
     entry: HsiConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add occupancy sensors per camera and connectivity sensors on the hub."""
+    """Add occupancy sensors per camera, connectivity per camera entity and on the hub."""
     async_add_entities(
         ConnectivitySensor(entry.runtime_data, entry.title, description)
         for description in CONNECTIVITY
     )
 
     def factory(data: HsiRuntimeData, camera_id: str) -> list[Entity]:
-        return [OccupancySensor(data, camera_id, description) for description in OCCUPANCY]
+        entities: list[Entity] = [
+            OccupancySensor(data, camera_id, description) for description in OCCUPANCY
+        ]
+        if data.pipeline.camera_source.is_source(camera_id):
+            entities.append(CameraConnectivitySensor(data, camera_id))
+        return entities
 
     async_setup_camera_entities(hass, entry, async_add_entities, factory)
 
@@ -90,6 +101,21 @@ class OccupancySensor(HsiCameraEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Whether the group was seen within the quiet time."""
         return self.entity_description.value_fn(self.camera)
+
+
+class CameraConnectivitySensor(HsiCameraEntity, BinarySensorEntity):
+    """Whether a camera entity is available and gave an image the last time it was asked."""
+
+    entity_description = CAMERA_CONNECTIVITY
+
+    def __init__(self, data: HsiRuntimeData, camera_id: str) -> None:
+        """Create the sensor of one camera entity."""
+        super().__init__(data, camera_id, CAMERA_CONNECTIVITY.key)
+
+    @property
+    def is_on(self) -> bool:
+        """Whether snapshots can be grabbed."""
+        return self.data.pipeline.camera_source.connected(self.camera_id)
 
 
 class ConnectivitySensor(HsiHubEntity, BinarySensorEntity):

@@ -74,31 +74,49 @@ class CameraRegistry(Mapping[str, CameraState]):
         """Return the number of cameras."""
         return len(self._cameras)
 
-    async def load(self, folders: list[str], label_of: Callable[[str], str]) -> None:
-        """Load the known cameras and add the folders present now (`label_of`: folder names).
+    async def load(
+        self,
+        folders: list[str],
+        label_of: Callable[[str], str],
+        entities: Mapping[str, tuple[str, str]],
+    ) -> None:
+        """Load the known cameras and add the camera folders and entities present now.
 
-        A camera whose folder is gone and whose device the user removed is dropped for good.
+        `label_of` gives a folder's name on disk; `entities` maps the camera id of each configured camera entity to (name, entity id).
+        A camera whose folder or entity is gone and whose device the user removed is dropped
+        for good.
         """
         devices = dr.async_get(self._hass)
         for record in await self._runtime.run(self._db.cameras):
             device = devices.async_get_device(
                 identifiers={(DOMAIN, device_identifier(self._entry_id, record.id))}
             )
-            if record.id not in folders and device is None:
+            if record.id not in folders and record.id not in entities and device is None:
                 await self._runtime.run(self._db.remove_camera, record.id)
                 continue
             self._cameras[record.id] = CameraState(
                 record.id, record.name, record.latest_event, record.latest_thumbnail
             )
         for folder in folders:
-            await self.add(folder, label_of(folder))
+            await self.add(folder, camera_name(label_of(folder)))
+        for camera_id, (name, entity_id) in entities.items():
+            await self.add(camera_id, name, entity_id)
         await self.refresh_reviews()
 
-    async def add(self, camera_id: str, label: str | None = None) -> None:
-        """Add a camera (once), named after its folder's `label`; the platforms add entities."""
-        if camera_id in self._cameras:
+    async def add(self, camera_id: str, name: str | None = None, source: str | None = None) -> None:
+        """Add a camera (once) and let the platforms create its entities.
+
+        A camera entity (`source`) is named after it; a later name renames the device.
+        """
+        if (state := self._cameras.get(camera_id)) is not None:
+            if source is not None and (state.source, state.name) != (source, name or state.name):
+                state.source, state.name = source, name or state.name
+                devices = dr.async_get(self._hass)
+                if (device_id := self.device_id(camera_id)) is not None:
+                    devices.async_update_device(device_id, name=state.name)
+                self._notify(camera_id)
             return
-        state = CameraState(camera_id, camera_name(label or camera_id))
+        state = CameraState(camera_id, name or camera_name(camera_id), source=source)
         self._cameras[camera_id] = state
         await self._runtime.run(self._db.ensure_camera, camera_id, state.name, dt_util.utcnow())
         async_dispatcher_send(self._hass, SIGNAL_NEW_CAMERA.format(self._entry_id), camera_id)
@@ -251,6 +269,11 @@ class CameraRegistry(Mapping[str, CameraState]):
     def notify_hub(self) -> None:
         """Let the hub's entities write their state."""
         async_dispatcher_send(self._hass, SIGNAL_HUB_UPDATED.format(self._entry_id))
+
+    @callback
+    def camera_changed(self, camera_id: str) -> None:
+        """Let a camera's entities write their state."""
+        self._notify(camera_id)
 
     @callback
     def _notify(self, camera_id: str) -> None:

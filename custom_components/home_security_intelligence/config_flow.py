@@ -10,7 +10,8 @@ from typing import Any
 import probatio
 
 from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigFlowResult, OptionsFlow
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback, split_entity_id
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -27,10 +28,21 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from .camera_sources import (
+    DEFAULT_SNAPSHOT_COUNT,
+    DEFAULT_SNAPSHOT_INTERVAL,
+    MAX_COUNT,
+    MAX_INTERVAL,
+    MIN_INTERVAL,
+    TRIGGER_DOMAINS,
+    camera_entities_option,
+    entity_cameras,
+)
 from .const import (
     CONF_ALARM_ENTITY,
     CONF_BATCH_IDLE,
     CONF_BATCH_WINDOW,
+    CONF_CAMERA_ENTITIES,
     CONF_CAMERA_ROLES,
     CONF_CAMERA_ROOT,
     CONF_CONFIDENCE_THRESHOLD,
@@ -48,6 +60,8 @@ from .const import (
     CONF_REDIS_URL,
     CONF_RETENTION_DAYS,
     CONF_SEND_SNAPSHOTS,
+    CONF_SNAPSHOT_COUNT,
+    CONF_SNAPSHOT_INTERVAL,
     CONF_UPLOAD_SETTLE,
     DEFAULT_OPTIONS,
     DOMAIN,
@@ -282,7 +296,7 @@ def _number(low: float, high: float, step: float, unit: str = "") -> NumberSelec
 
 
 class HsiOptionsFlow(OptionsFlow):
-    """Tune thresholds, timings and risk context, then each camera's role.
+    """Tune thresholds, timings and risk context, camera entities, then each camera's role.
 
     Everything applies at once, without a reload.
     """
@@ -290,14 +304,13 @@ class HsiOptionsFlow(OptionsFlow):
     def __init__(self) -> None:
         """Start with nothing entered."""
         self._tuning: dict[str, Any] = {}
+        self._chosen: list[str] = []
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the tuning and household-context form."""
         if user_input is not None:
             self._tuning = user_input
-            if self._cameras():
-                return await self.async_step_cameras()
-            return self.async_create_entry(data=self._with_roles({}))
+            return await self.async_step_camera_entities()
         current = {**DEFAULT_OPTIONS, **self.config_entry.options}
         schema = probatio.Schema(
             {
@@ -319,6 +332,83 @@ class HsiOptionsFlow(OptionsFlow):
             step_id="init", data_schema=self.add_suggested_values_to_schema(schema, current)
         )
 
+    async def async_step_camera_entities(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose HA camera entities as sources, and how often and how long to grab."""
+        options = self.config_entry.options
+        if user_input is not None:
+            self._chosen = _resolve(
+                self.hass, user_input.pop(CONF_CAMERA_ENTITIES, []), ("camera",)
+            )
+            self._tuning.update(user_input)
+            if self._chosen:
+                return await self.async_step_camera_triggers()
+            return await self._after_camera_entities({})
+        own = [  # the integration's annotated cameras are never sources
+            e.entity_id
+            for e in er.async_get(self.hass).entities.values()
+            if e.platform == DOMAIN and e.domain == "camera"
+        ]
+        schema = probatio.Schema(
+            {
+                probatio.Optional(CONF_CAMERA_ENTITIES): EntitySelector(
+                    EntitySelectorConfig(domain="camera", multiple=True, exclude_entities=own)
+                ),
+                probatio.Required(CONF_SNAPSHOT_INTERVAL): _number(
+                    MIN_INTERVAL, MAX_INTERVAL, 0.5, "s"
+                ),
+                probatio.Required(CONF_SNAPSHOT_COUNT): _number(1, MAX_COUNT, 1),
+            }
+        )
+        current = {
+            CONF_CAMERA_ENTITIES: [c.entity_id for c in entity_cameras(options).values()],
+            CONF_SNAPSHOT_INTERVAL: options.get(CONF_SNAPSHOT_INTERVAL, DEFAULT_SNAPSHOT_INTERVAL),
+            CONF_SNAPSHOT_COUNT: options.get(CONF_SNAPSHOT_COUNT, DEFAULT_SNAPSHOT_COUNT),
+        }
+        return self.async_show_form(
+            step_id="camera_entities",
+            data_schema=self.add_suggested_values_to_schema(schema, current),
+        )
+
+    async def async_step_camera_triggers(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Give each chosen camera entity an optional trigger: a binary sensor or an event."""
+        if user_input is not None:
+            return await self._after_camera_entities(
+                {
+                    camera: trigger[0]
+                    for camera, value in user_input.items()
+                    if (trigger := _resolve(self.hass, [value], TRIGGER_DOMAINS))
+                }
+            )
+        triggers = {
+            c.entity_id: c.trigger for c in entity_cameras(self.config_entry.options).values()
+        }
+        schema = probatio.Schema(
+            {
+                probatio.Optional(
+                    entity_id, description={"suggested_value": triggers.get(entity_id)}
+                ): EntitySelector(EntitySelectorConfig(domain=list(TRIGGER_DOMAINS)))
+                for entity_id in self._chosen
+            }
+        )
+        return self.async_show_form(step_id="camera_triggers", data_schema=schema)
+
+    async def _after_camera_entities(self, triggers: dict[str, str]) -> ConfigFlowResult:
+        """Save the camera entities with their camera ids, then ask for the roles."""
+        folders: set[str] = set()
+        if self.config_entry.state is ConfigEntryState.LOADED:
+            cameras = self.config_entry.runtime_data.cameras
+            folders = {c for c, state in cameras.items() if state.source is None}
+        self._tuning[CONF_CAMERA_ENTITIES] = camera_entities_option(
+            self._chosen, triggers, self.config_entry.options, folders
+        )
+        if self._cameras():
+            return await self.async_step_cameras()
+        return self.async_create_entry(data=self._with_roles({}))
+
     async def async_step_cameras(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -338,12 +428,24 @@ class HsiOptionsFlow(OptionsFlow):
 
     def _cameras(self) -> list[str]:
         known: set[str] = set(self.config_entry.options.get(CONF_CAMERA_ROLES, {}))
+        known |= {c["camera_id"] for c in self._tuning.get(CONF_CAMERA_ENTITIES, {}).values()}
         if self.config_entry.state is ConfigEntryState.LOADED:
             known |= set(self.config_entry.runtime_data.cameras)
         return sorted(known)
 
     def _with_roles(self, roles: dict[str, str]) -> dict[str, Any]:
         return {**self._tuning, CONF_CAMERA_ROLES: roles}
+
+
+def _resolve(hass: HomeAssistant, values: list[str], domains: tuple[str, ...]) -> list[str]:
+    """Entity ids of the chosen entities (ids or registry ids) that belong to `domains`."""
+    registry = er.async_get(hass)
+    return [
+        entity_id
+        for value in values
+        if (entity_id := er.async_resolve_entity_id(registry, value))
+        and split_entity_id(entity_id)[0] in domains
+    ]
 
 
 def _entities(domain: str, multiple: bool = False) -> EntitySelector:

@@ -30,6 +30,9 @@ CONF_ALARM_ENTITY: Final = "alarm_entity"
 CONF_GUESTS_ENTITY: Final = "guests_entity"
 CONF_DELIVERY_ENTITY: Final = "delivery_entity"
 CONF_SEND_SNAPSHOTS: Final = "send_snapshots"
+CONF_CAMERA_ENTITIES: Final = "camera_entities"
+CONF_SNAPSHOT_INTERVAL: Final = "snapshot_interval_seconds"
+CONF_SNAPSHOT_COUNT: Final = "snapshots_per_trigger"
 
 DEFAULT_CONFIDENCE_THRESHOLD: Final = 0.5
 DEFAULT_BATCH_WINDOW: Final = 90
@@ -62,6 +65,7 @@ SIGNAL_HUB_UPDATED: Final = f"{DOMAIN}_hub_updated_{{}}"
 STORAGE_DIR: Final = DOMAIN
 DATABASE_FILE: Final = "hsi.db"
 THUMBNAIL_DIR: Final = "thumbnails"
+SNAPSHOT_DIR: Final = "snapshots"
 
 IMAGE_SUFFIXES: Final = frozenset({".jpg", ".jpeg", ".png"})
 

@@ -44,7 +44,7 @@ class HsiCameraEntity(Entity):
             identifiers={(DOMAIN, device_identifier(data.entry_id, camera_id))},
             name=self.camera.name,
             manufacturer=MANUFACTURER,
-            model="Camera folder",
+            model="Camera folder" if self.camera.source is None else "Camera entity",
             via_device_id=data.hub_device_id,
         )
 

@@ -15,10 +15,11 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers.event import async_track_time_interval
 
 from .cameras import CameraRegistry
-from .const import CONF_BATCH_IDLE, CONF_BATCH_WINDOW, DOMAIN
+from .const import CONF_BATCH_IDLE, CONF_BATCH_WINDOW, DOMAIN, SNAPSHOT_DIR, STORAGE_DIR
 from .pipeline.analysis import AnalysisStage
 from .pipeline.batch_aggregator import BatchAggregator
 from .pipeline.batching import Batching
+from .pipeline.camera_source import CameraSource
 from .pipeline.detection import DetectionStage
 from .pipeline.detector_client import DetectorClient
 from .pipeline.intake import Intake
@@ -64,9 +65,19 @@ class Pipeline:
             self.cameras.notify_hub,
         )
         self.queue = WorkQueue(store, self.health)
-        self.retention = Retention(runtime, db, self.cameras.refresh_reviews)
+        snapshots = Path(hass.config.path(STORAGE_DIR, entry.entry_id, SNAPSHOT_DIR))
+        self.retention = Retention(runtime, db, snapshots, self.cameras.refresh_reviews)
         self.intake = Intake(
             runtime, root, db, self.queue, self.cameras.add, self.retention.horizon
+        )
+        self.camera_source = CameraSource(
+            runtime,
+            snapshots,
+            db,
+            self.intake,
+            self.cameras.add,
+            self.cameras.camera_changed,
+            self.retention.horizon,
         )
         analyst = RiskAnalyst(
             hass,
@@ -97,6 +108,7 @@ class Pipeline:
             self.health,
             self.batching,
             self.cameras.detected,
+            snapshots,
         )
         self.recovery = Recovery(runtime, db, self.queue, self.batching, self.analysis)
         self.supervisor = Supervisor(
@@ -119,8 +131,11 @@ class Pipeline:
 
         A work store that does not answer now makes HA retry the setup later.
         """
+        entities = self.camera_source.load()
         watcher = self.intake.watcher
-        await self.cameras.load(await self.runtime.run(watcher.camera_folders), watcher.label_of)
+        await self.cameras.load(
+            await self.runtime.run(watcher.camera_folders), watcher.label_of, entities
+        )
         try:
             await self.recovery.start_up()
         except WorkStoreError as err:
@@ -134,6 +149,7 @@ class Pipeline:
         """Start intake, the workers, the tick and retention."""
         self.queue.patient = True
         await self.intake.start()
+        await self.camera_source.start()
         self.detection.start()
         self.analysis.start()
         self._unsubs.append(
@@ -152,6 +168,7 @@ class Pipeline:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        self.camera_source.stop()
         await self.intake.stop()
         await self.runtime.stop()
         self.cameras.stop()

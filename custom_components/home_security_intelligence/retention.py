@@ -1,8 +1,9 @@
-"""Retention: once a day, delete events, detections and their thumbnail files past the horizon."""
+"""Retention: once a day, delete events, detections, thumbnails and snapshots past the horizon."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 import logging
 from pathlib import Path
@@ -13,6 +14,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_RETENTION_DAYS
 from .pipeline.runtime import Runtime
+from .pipeline.snapshot_files import scan_snapshots
 from .store.database import Database
 from .store.records import PurgeResult
 
@@ -20,17 +22,27 @@ _LOGGER = logging.getLogger(__name__)
 
 RETENTION_INTERVAL = timedelta(hours=24)
 FIRST_RETENTION_DELAY = timedelta(minutes=5)
+SNAPSHOT_GRACE = timedelta(minutes=1)
+"""A snapshot younger than this is never purged: its ledger row may be on its way."""
 
 
 class Retention:
     """Purges old rows and files daily, and on request."""
 
     def __init__(
-        self, runtime: Runtime, db: Database, purged: Callable[[], Awaitable[None]]
+        self,
+        runtime: Runtime,
+        db: Database,
+        snapshots: Path,
+        purged: Callable[[], Awaitable[None]],
     ) -> None:
-        """Purge `db` by the entry's retention option; await `purged` after events went."""
+        """Purge `db` and the camera-entity snapshots under `snapshots` by the retention option.
+
+        `purged` is awaited after events went.
+        """
         self._runtime = runtime
         self._db = db
+        self._snapshots = snapshots
         self._purged = purged
 
     def horizon(self) -> datetime | None:
@@ -57,9 +69,9 @@ class Retention:
         except Exception:
             _LOGGER.exception("Purging events older than %s failed; will try again", before)
             return None
-        if result.events or result.detections:
+        if result.events or result.detections or result.files:
             _LOGGER.info(
-                "Purged %d events, %d detections and %d thumbnails older than %s",
+                "Purged %d events, %d detections and %d files older than %s",
                 result.events,
                 result.detections,
                 len(result.files),
@@ -71,9 +83,20 @@ class Retention:
 
     def _purge(self, before: datetime) -> PurgeResult:
         result = self._db.purge(before)
+        result = replace(result, files=result.files + self._expired_snapshots(before))
         for name in result.files:
             try:
                 Path(name).unlink(missing_ok=True)
             except OSError as err:
-                _LOGGER.warning("Could not delete thumbnail %s: %s", name, err)
+                _LOGGER.warning("Could not delete %s: %s", name, err)
         return result
+
+    def _expired_snapshots(self, before: datetime) -> tuple[str, ...]:
+        """Snapshots the integration grabbed before `before` whose ledger rows are gone."""
+        known = self._db.known_paths()
+        before = min(before, dt_util.utcnow() - SNAPSHOT_GRACE)
+        return tuple(
+            str(path)
+            for _, path, when in scan_snapshots(self._snapshots)
+            if when < before and str(path) not in known
+        )

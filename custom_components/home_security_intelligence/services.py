@@ -1,4 +1,4 @@
-"""Actions: get_events, acknowledge, analyze_now, snooze, reanalyze, purge."""
+"""Actions: get_events, acknowledge, analyze_now, analyze_camera, snooze, reanalyze, purge."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import probatio
 
-from homeassistant.auth.permissions.const import CAT_ENTITIES, POLICY_CONTROL
+from homeassistant.auth.permissions.const import CAT_ENTITIES, POLICY_CONTROL, POLICY_READ
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import (
@@ -27,6 +27,7 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonObjectType, JsonValueType
 
+from .camera_sources import DEFAULT_SNAPSHOT_INTERVAL, MAX_COUNT, MAX_INTERVAL, MIN_INTERVAL
 from .cameras import camera_of_identifier, device_identifier
 from .const import DOMAIN, RISK_LEVELS
 from .data import HsiConfigEntry, HsiRuntimeData
@@ -103,6 +104,32 @@ def _date(field: str) -> Callable[[Any], datetime]:
     return validate
 
 
+def _in_range(field: str, low: float, high: float, whole: bool = False) -> Callable[[Any], float]:
+    """Validate a number from `low` to `high` (a translated error outside; `whole`: no fraction)."""
+
+    def validate(value: Any) -> float:
+        if isinstance(value, bool):
+            raise probatio.Invalid(f"expected a number for {field}")
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError) as err:
+            raise probatio.Invalid(f"expected a number for {field}") from err
+        if not low <= number <= high or (whole and not number.is_integer()):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="value_out_of_range",
+                translation_placeholders={
+                    "field": field,
+                    "value": str(value)[:40],
+                    "min": f"{low:g}",
+                    "max": f"{high:g}",
+                },
+            )
+        return int(number) if whole else number
+
+    return validate
+
+
 _ENTRY = {probatio.Optional(ATTR_ENTRY): cv.string}
 GET_EVENTS_SCHEMA = probatio.Schema(
     {
@@ -153,6 +180,16 @@ SNOOZE_SCHEMA = probatio.All(
     cv.has_at_least_one_key("device_id", "entity_id"),
 )
 ANALYZE_NOW_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required("camera"): cv.string})
+ANALYZE_CAMERA_SCHEMA = probatio.Schema(
+    {
+        **_ENTRY,
+        probatio.Required("entity_id"): cv.entity_domain("camera"),
+        probatio.Optional("count", default=1): _in_range("count", 1, MAX_COUNT, whole=True),
+        probatio.Optional("interval", default=DEFAULT_SNAPSHOT_INTERVAL): _in_range(
+            "interval", MIN_INTERVAL, MAX_INTERVAL
+        ),
+    }
+)
 REANALYZE_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required("event_id"): _event_id})
 PURGE_SCHEMA = probatio.Schema(
     {
@@ -349,6 +386,39 @@ async def _snooze(call: ServiceCall) -> None:
         runtime.cameras.snoozes.snooze(camera_id, until)
 
 
+async def _analyze_camera(call: ServiceCall) -> None:
+    """Grab snapshots of a camera entity chosen as a source, and analyze them as uploads."""
+    entity_id: str = call.data["entity_id"]
+    if user_id := call.context.user_id:
+        user = await call.hass.auth.async_get_user(user_id)
+        if user is None:
+            raise UnknownUser(context=call.context, user_id=user_id, permission=POLICY_READ)
+        if not user.is_admin and not user.permissions.check_entity(entity_id, POLICY_READ):
+            raise Unauthorized(
+                context=call.context,
+                user_id=user_id,
+                entity_id=entity_id,
+                permission=POLICY_READ,
+                perm_category=CAT_ENTITIES,
+            )
+    for runtime in _runtimes(call.hass, call, one=False):
+        source = runtime.pipeline.camera_source
+        if (camera_id := source.camera_of(entity_id)) is not None:
+            break
+    else:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="camera_entity_not_configured",
+            translation_placeholders={"entity_id": entity_id},
+        )
+    if not await source.analyze(camera_id, call.data["count"], call.data["interval"]):
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="camera_no_image",
+            translation_placeholders={"entity_id": entity_id},
+        )
+
+
 async def _reanalyze(call: ServiceCall) -> ServiceResponse:
     runtime = _runtimes(call.hass, call, one=True)[0]
     event_id = call.data["event_id"]
@@ -386,7 +456,8 @@ async def _purge(call: ServiceCall) -> ServiceResponse:
 def async_register_services(hass: HomeAssistant) -> None:
     """Register the integration's actions (purge and reanalyze for admins only).
 
-    acknowledge, analyze_now and snooze need control of the camera's entities.
+    acknowledge, analyze_now and snooze need control of the camera's entities, analyze_camera
+    read access to the camera entity.
     """
     hass.services.async_register(
         DOMAIN, "get_events", _get_events, GET_EVENTS_SCHEMA, SupportsResponse.ONLY
@@ -394,6 +465,7 @@ def async_register_services(hass: HomeAssistant) -> None:
     hass.services.async_register(DOMAIN, "acknowledge", _acknowledge, ACKNOWLEDGE_SCHEMA)
     hass.services.async_register(DOMAIN, "analyze_now", _analyze_now, ANALYZE_NOW_SCHEMA)
     hass.services.async_register(DOMAIN, "snooze", _snooze, SNOOZE_SCHEMA)
+    hass.services.async_register(DOMAIN, "analyze_camera", _analyze_camera, ANALYZE_CAMERA_SCHEMA)
     async_register_admin_service(
         hass, DOMAIN, "reanalyze", _reanalyze, REANALYZE_SCHEMA, SupportsResponse.OPTIONAL
     )

@@ -54,6 +54,8 @@ class CameraState:
     unreviewed: int = 0
     unreviewed_events: tuple[EventRecord, ...] = ()
     """The newest events not reviewed yet (a few, newest first)."""
+    source: str | None = None
+    """The HA camera entity it grabs snapshots from; None for a camera folder."""
 
 
 @dataclass(slots=True)

@@ -1,4 +1,8 @@
-"""Authenticated view serving detection thumbnails and the snapshots they came from."""
+"""Authenticated view serving detection thumbnails and the snapshots they came from.
+
+A snapshot is an upload under the camera root or a camera-entity snapshot in the entry's
+own snapshot folder; either is read only from inside its folder.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from .const import DOMAIN
 from .data import HsiRuntimeData
 from .pipeline.bounded_read import UnsafeFileError, read_inside
 from .pipeline.image_loader import MAX_IMAGE_BYTES
+from .pipeline.snapshot_files import inside
 from .urls import VIEW_URL
 
 _CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
@@ -84,6 +89,8 @@ def image_file(data: HsiRuntimeData, kind: str, detection_id: int) -> tuple[Path
     record = records[0]
     if kind == "thumbnail":
         raw, folder = record.thumbnail_path, data.thumbnail_dir
+    elif inside(Path(record.file_path), snapshots := data.pipeline.camera_source.folder):
+        raw, folder = record.file_path, snapshots
     else:
         raw, folder = record.file_path, data.root
     if raw is None:

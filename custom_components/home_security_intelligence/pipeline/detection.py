@@ -24,6 +24,7 @@ from .fs_names import readable
 from .image_loader import InvalidImageError, LoadedImage, load_image
 from .models import Detection, ImageJob
 from .runtime import Runtime
+from .snapshot_files import inside
 from .thumbnail_generator import ThumbnailGenerator
 from .work_queue import WorkQueue
 
@@ -61,10 +62,12 @@ class DetectionStage:
         health: ServiceHealth,
         batching: Batching,
         on_detected: Callable[[DetectedImage], None],
+        snapshots: Path | None = None,
     ) -> None:
-        """Read images under `root`, store their detections and hand them to `on_detected`."""
+        """Read images under `root` (or `snapshots`), store detections, hand them on."""
         self._runtime = runtime
         self._root = root
+        self._snapshots = snapshots
         self._db = db
         self._queue = queue
         self._detector = detector
@@ -138,8 +141,11 @@ class DetectionStage:
         if self._db.image_state(job.image_id) != ImageState.PENDING:
             return None
         path = Path(job.file_path)
+        folder = self._root
+        if self._snapshots is not None and inside(path, self._snapshots):
+            folder = self._snapshots
         try:
-            return load_image(path, self._root)
+            return load_image(path, folder)
         except InvalidImageError as err:
             _LOGGER.warning("Skipping %s: %s", repr(str(path))[1:-1], err)
             self._db.mark_image(job.image_id, ImageState.INVALID, str(err), dt_util.utcnow())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 import logging
 from pathlib import Path
@@ -12,7 +12,9 @@ from typing import Any
 from homeassistant.util import dt as dt_util
 
 from ..const import CONF_UPLOAD_SETTLE
+from ..state import camera_name
 from ..store.database import Database
+from ..store.records import NewImage
 from .file_watcher import FileWatcher
 from .models import ImageJob
 from .runtime import Runtime
@@ -35,7 +37,7 @@ class Intake:
         on_camera: Callable[[str, str], Coroutine[Any, Any, None]],
         horizon: Callable[[], datetime | None],
     ) -> None:
-        """Record uploads under `root`; `on_camera` learns of each camera (id, folder name) first."""
+        """Record uploads under `root`; `on_camera` learns of each camera (id, name) first."""
         self._runtime = runtime
         self._db = db
         self._queue = queue
@@ -76,7 +78,7 @@ class Intake:
 
     def _on_folder(self, camera_id: str) -> None:
         label = self.watcher.label_of(camera_id)
-        self._runtime.start(self._on_camera(camera_id, label), f"camera {label}")
+        self._runtime.start(self._on_camera(camera_id, camera_name(label)), f"camera {label}")
         self._runtime.start(self.catch_up(self.watcher.folder_of(camera_id)), f"scan of {label}")
 
     def _on_upload_ready(self, path: Path) -> None:
@@ -145,10 +147,31 @@ class Intake:
     async def _record(self, paths: list[Path]) -> None:
         jobs = await self._runtime.run(self._ledger_insert, paths)
         for camera_id in {job.camera_id for job in jobs}:
-            await self._on_camera(camera_id, self.watcher.label_of(camera_id))
+            await self._on_camera(camera_id, camera_name(self.watcher.label_of(camera_id)))
         await self._queue.push(jobs, fresh=True)
 
     def _ledger_insert(self, paths: list[Path]) -> list[ImageJob]:
         """Stat new uploads and add them to the ledger (executor)."""
         found = self.watcher.new_uploads(paths, dt_util.get_default_time_zone())
+        return self._db.record_images(found, dt_util.utcnow())
+
+    async def record_own(self, camera_id: str, files: Sequence[tuple[Path, datetime]]) -> int:
+        """Record and queue images the integration wrote itself (camera-entity snapshots).
+
+        The camera and capture time are given, not read from the path; a file already in
+        the ledger is skipped. Returns how many were new.
+        """
+        jobs = await self._runtime.run(self._own_insert, camera_id, files)
+        await self._queue.push(jobs, fresh=True)
+        return len(jobs)
+
+    def _own_insert(self, camera_id: str, files: Sequence[tuple[Path, datetime]]) -> list[ImageJob]:
+        found: list[NewImage] = []
+        for path, captured in files:
+            try:
+                stat = path.lstat()
+            except OSError as err:
+                _LOGGER.debug("Snapshot %s vanished before it was recorded: %s", path, err)
+                continue
+            found.append(NewImage(camera_id, str(path), stat.st_size, stat.st_mtime, captured))
         return self._db.record_images(found, dt_util.utcnow())
