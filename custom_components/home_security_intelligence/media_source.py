@@ -110,9 +110,7 @@ class HsiMediaSource(MediaSource):
         )
         return await self.hass.async_add_executor_job(runtime.db.query_events, query)
 
-    async def _day(
-        self, runtime: HsiRuntimeData, camera_id: str, day: date
-    ) -> BrowseMediaSource:
+    async def _day(self, runtime: HsiRuntimeData, camera_id: str, day: date) -> BrowseMediaSource:
         base = f"{runtime.entry_id}/{camera_id}/{day.isoformat()}"
         children = [
             _folder(

@@ -1,4 +1,4 @@
-"""Watch the camera root with watchdog and hand image paths to the event loop."""
+"""Watch the camera root with watchdog and hand upload paths (images, clips) to the loop."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from ..const import IMAGE_SUFFIXES
+from ..const import IMAGE_SUFFIXES, UPLOAD_SUFFIXES
 from .image_loader import InvalidImageError, load_image
 
 _LOGGER = logging.getLogger(__name__)
@@ -51,6 +51,11 @@ class FileWatcher:
     def is_image_file(path: Path) -> bool:
         """Return True for names the pipeline reads (.jpg, .jpeg, .png)."""
         return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+    @staticmethod
+    def is_upload_file(path: Path) -> bool:
+        """Return True for uploads the pipeline reads: images and clips (.mp4, .mkv, .avi, .mov)."""
+        return path.suffix.lower() in UPLOAD_SUFFIXES and not path.name.startswith(".")
 
     @staticmethod
     def is_valid_image(path: Path) -> bool:
@@ -118,14 +123,14 @@ class FileWatcher:
             )
 
     def scan(self, under: Path | None = None) -> Iterator[Path]:
-        """Yield every image file under the camera folders, or one of them (blocking walk)."""
+        """Yield every upload under the camera folders, or one of them (blocking walk)."""
         for dirpath, dirnames, filenames in os.walk(under or self.root):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             if dirpath == str(self.root):
                 continue
             for name in filenames:
                 path = Path(dirpath, name)
-                if self.is_image_file(path):
+                if self.is_upload_file(path):
                     yield path
 
     def handle_event(self, event: FileSystemEvent) -> None:
@@ -140,7 +145,7 @@ class FileWatcher:
                         self._loop.run_in_executor, None, self._adopt_folder, path
                     )
                 return
-            if not self.is_image_file(path) or self.camera_id_for(path) is None:
+            if not self.is_upload_file(path) or self.camera_id_for(path) is None:
                 return
             complete = moved or isinstance(event, FileClosedEvent)
             self._loop.call_soon_threadsafe(self._on_file, path, complete)

@@ -1,4 +1,7 @@
-"""Intake: watcher events and the catch-up scan become ledger rows and queued image jobs."""
+"""Intake: watcher events and the catch-up scan become ledger rows and queued image jobs.
+
+Images and video clips alike: a clip's capture time comes from its name or its container.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from ..const import CONF_UPLOAD_SETTLE
 from ..store.database import Database
 from ..store.records import NewImage
 from .capture_time import capture_time
+from .clip_frames import clip_capture_time, is_clip_file
 from .file_watcher import FileWatcher
 from .models import ImageJob
 from .runtime import Runtime
@@ -156,7 +160,9 @@ class Intake:
                     str(path),
                     stat.st_size,
                     stat.st_mtime,
-                    capture_time(path.name, stat.st_mtime, tz),
+                    clip_capture_time(path, self.watcher.root, stat.st_mtime, tz)
+                    if is_clip_file(path)
+                    else capture_time(path.name, stat.st_mtime, tz),
                 )
             )
         return self._db.record_images(found, dt_util.utcnow())

@@ -22,15 +22,29 @@ class ImageLedger(SqliteEngine):
             return set(session.scalars(select(schema.Image.path)))
 
     def record_images(self, images: Sequence[NewImage], now: datetime) -> list[ImageJob]:
-        """Add images not in the ledger yet; return jobs for the ones added."""
+        """Add images not in the ledger yet; return jobs for the ones added or reopened.
+
+        An image refused as invalid that has changed since (a clip still being written
+        when it was read, then completed) is reopened as pending with its new size.
+        """
         if not images:
             return []
+        latest = {i.path: i for i in images}
         with self._write() as session:
-            known: set[str] = set()
-            for paths in in_chunks(i.path for i in images):
+            known: dict[str, schema.Image] = {}
+            for paths in in_chunks(latest):
                 known.update(
-                    session.scalars(select(schema.Image.path).where(schema.Image.path.in_(paths)))
+                    (row.path, row)
+                    for row in session.scalars(
+                        select(schema.Image).where(schema.Image.path.in_(paths))
+                    )
                 )
+            reopened = [
+                _reopen(row, latest[path], now)
+                for path, row in known.items()
+                if row.state == ImageState.INVALID
+                and (row.size, row.mtime) != (latest[path].size, latest[path].mtime)
+            ]
             rows = [
                 schema.Image(
                     camera_id=i.camera_id,
@@ -42,11 +56,12 @@ class ImageLedger(SqliteEngine):
                     attempts=0,
                     updated_at=now,
                 )
-                for i in {i.path: i for i in images if i.path not in known}.values()
+                for i in latest.values()
+                if i.path not in known
             ]
             session.add_all(rows)
             session.flush()
-            return [_job(row) for row in rows]
+            return [_job(row) for row in (*reopened, *rows)]
 
     def pending_images(self) -> list[ImageJob]:
         """Return the ledger's images that still wait for detection."""
@@ -87,6 +102,13 @@ class ImageLedger(SqliteEngine):
                 select(schema.Image.state, func.count()).group_by(schema.Image.state)
             )
             return dict(rows.tuples().all())
+
+
+def _reopen(row: schema.Image, image: NewImage, now: datetime) -> schema.Image:
+    """Make an invalid image pending again with what is on disk now."""
+    row.size, row.mtime, row.captured_at = image.size, image.mtime, image.captured_at
+    row.state, row.updated_at = ImageState.PENDING, now
+    return row
 
 
 def _job(row: schema.Image) -> ImageJob:
