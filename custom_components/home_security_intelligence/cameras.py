@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, callback
@@ -23,7 +24,8 @@ from .const import (
     SIGNAL_HUB_UPDATED,
     SIGNAL_NEW_CAMERA,
 )
-from .payload import event_payload, image_urls
+from .payload import clip_url, event_payload, image_urls
+from .pipeline.clip_frames import is_clip_file
 from .pipeline.detection import DetectedImage
 from .pipeline.runtime import Runtime
 from .state import CameraState, DetectionSummary, HubState, camera_name, groups_of
@@ -168,7 +170,15 @@ class CameraRegistry(Mapping[str, CameraState]):
             "batch_id": image.batch_id,
             "first_in_batch": first,
             "previous_batch_started_at": previous.isoformat() if first and previous else None,
-            **image_urls(self._hass, self._entry_id, ids[0] if image.thumbnail else None),
+            **image_urls(
+                self._hass,
+                self._entry_id,
+                ids[0] if image.thumbnail else None,
+                is_clip_file(Path(job.file_path)),
+            ),
+            "clip_url": clip_url(
+                self._hass, self._entry_id, ids[0] if is_clip_file(Path(job.file_path)) else None
+            ),
         }
         self._hass.bus.async_fire(EVENT_DETECTION, payload)
         if first:
