@@ -19,7 +19,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from ..const import IMAGE_SUFFIXES, UPLOAD_SUFFIXES
+from ..const import UPLOAD_SUFFIXES
 from .image_loader import InvalidImageError, load_image
 
 _LOGGER = logging.getLogger(__name__)
@@ -48,13 +48,8 @@ class FileWatcher:
         self._observer: BaseObserver | None = None
 
     @staticmethod
-    def is_image_file(path: Path) -> bool:
-        """Return True for names the pipeline reads (.jpg, .jpeg, .png)."""
-        return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
-
-    @staticmethod
     def is_upload_file(path: Path) -> bool:
-        """Return True for uploads the pipeline reads: images and clips (.mp4, .mkv, .avi, .mov)."""
+        """Return True for visible names the pipeline reads: .jpg, .jpeg, .png and clips."""
         return path.suffix.lower() in UPLOAD_SUFFIXES and not path.name.startswith(".")
 
     @staticmethod
