@@ -1,5 +1,9 @@
 """The soak: several cameras upload real JPEGs while faults hit every dependency on a schedule.
 
+The uploads include names that are not valid UTF-8 (one camera folder and every 7th file)
+and growing files (written in chunks over a few seconds, with one pause longer than the
+settle time, then closed).
+
 Real Home Assistant (the test `hass`), a private `redis-server` that gets restarted (its
 data gone), real HTTP detector and LLM servers on 127.0.0.1. At the end the SQLite file and
 the servers' records are checked: every image written is done exactly once, every detection
@@ -14,8 +18,11 @@ from collections.abc import Awaitable, Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 import logging
+import os
 from pathlib import Path
+import re
 import sqlite3
+import time
 
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import redis
@@ -41,6 +48,11 @@ from tests.fault_servers import FaultyDetector, RedisProcess
 _LOGGER = logging.getLogger(__name__)
 
 QUEUES = ("detection_queue", "analysis_queue")
+NOT_UTF8_EVERY = 7
+"""Every 7th upload has a name that is not valid UTF-8."""
+GROWING_EVERY = 25
+"""Every 25th upload grows for a few seconds before it is closed."""
+_DETECTOR_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @dataclass(frozen=True)
@@ -91,10 +103,16 @@ class DbFacts:
 
 
 def read_db(path: Path) -> DbFacts:
-    """Read the ledger, detections, events and their links straight from the file."""
+    """Read the ledger, detections, events and their links straight from the file.
+
+    A path that is not valid UTF-8 is stored as its bytes (a BLOB): decoded as Python does.
+    """
     with closing(sqlite3.connect(path)) as conn:
         return DbFacts(
-            images={p: (i, s) for i, p, s in conn.execute("SELECT id, path, state FROM images")},
+            images={
+                p if isinstance(p, str) else os.fsdecode(p): (i, s)
+                for i, p, s in conn.execute("SELECT id, path, state FROM images")
+            },
             detections=list(conn.execute("SELECT id, image_id, batch_id FROM detections")),
             events=dict(conn.execute("SELECT id, batch_id FROM events")),
             links=list(conn.execute("SELECT event_id, detection_id FROM event_detections")),
@@ -254,19 +272,33 @@ class _Soak:
             await asyncio.sleep(delay)
 
     async def _write(self) -> None:
-        """Write a few real JPEGs per second, round robin over the cameras."""
+        """Write a few real JPEGs per second, round robin over the cameras.
+
+        The last camera's folder name and every 7th file name are not valid UTF-8; every
+        25th file grows over a few seconds (in the background, the others go on).
+        """
         cfg = self.config
         frames = await self.hass.async_add_executor_job(
             lambda: [make_jpeg(320, 240, seed=s) for s in range(8)]
         )
+        cameras = [f"cam{i}" for i in range(cfg.cameras - 1)] + [os.fsdecode(b"cam\xe9")]
+        growing: list[asyncio.Future[None]] = []
         total = int(cfg.seconds * cfg.rate)
         for index in range(total):
             await self._sleep_until(index / cfg.rate)
-            camera = f"cam{index % cfg.cameras}"
-            name = f"soak_{index:05d}.jpg"
-            path = self.root / camera / name
-            await self.hass.async_add_executor_job(_write_file, path, frames[index % len(frames)])
-            self.written[str(path)] = name
+            raw = f"soak_{index:05d}".encode()
+            if index % NOT_UTF8_EVERY == 3:
+                raw += b"_\xff\xe9"
+            name = os.fsdecode(raw + b".jpg")
+            path = self.root / cameras[index % len(cameras)] / name
+            data = frames[index % len(frames)]
+            if index % GROWING_EVERY == 5:
+                growing.append(self.hass.async_add_executor_job(_grow_file, path, data))
+            else:
+                await self.hass.async_add_executor_job(_write_file, path, data)
+            # The detector sees the name the integration sends: anything odd becomes `_`.
+            self.written[str(path)] = _DETECTOR_NAME.sub("_", name)
+        await asyncio.gather(*growing)
 
     def _schedule(self) -> list[Awaitable[None]]:
         """Faults at fixed fractions of the run."""
@@ -353,6 +385,26 @@ class _Soak:
 def _write_file(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
+
+
+GROW_CHUNKS = 30
+GROW_STEP = 0.1
+GROW_PAUSE = 1.0
+
+
+def _grow_file(path: Path, data: bytes) -> None:
+    """Append to one open file for about 4 s, pausing once past the settle time, then close.
+
+    Written in the soak's own executor thread, as a slow uploader would; while it pauses the
+    integration may read the half file and refuse it, and must read it again once closed.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    step = -(-len(data) // GROW_CHUNKS)
+    with path.open("wb") as fh:
+        for start in range(0, len(data), step):
+            fh.write(data[start : start + step])
+            fh.flush()
+            time.sleep(GROW_PAUSE if start == step * (GROW_CHUNKS // 2) else GROW_STEP)
 
 
 async def run_soak(hass: HomeAssistant, workdir: Path, config: SoakConfig) -> SoakResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 import shutil
 
@@ -37,8 +38,10 @@ from .data import HsiConfigEntry, HsiRuntimeData
 from .entity import hub_device_info
 from .hub import Pipeline
 from .pipeline.detector_client import API_DETECT, DetectorClient
+from .pipeline.fs_names import camera_id as folder_camera_id
 from .pipeline.nemotron_analyzer import API_LLAMACPP, NemotronAnalyzer
 from .pipeline.thumbnail_generator import ThumbnailGenerator
+from .repairs import async_clear_unusable_database, async_report_unusable_database
 from .services import async_register_services
 from .store.database import Database
 from .store.embedded_store import EmbeddedWorkStore
@@ -80,11 +83,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> bool:
     try:
         await hass.async_add_executor_job(db.open)
     except (SQLAlchemyError, OSError) as err:
+        if await async_report_unusable_database(hass, entry.entry_id, db.path, err):
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="database_unusable",
+                translation_placeholders={"path": str(db.path), "error": str(err)},
+            ) from err
         raise ConfigEntryError(
             translation_domain=DOMAIN,
             translation_key="database_error",
             translation_placeholders={"error": str(err)},
         ) from err
+    async_clear_unusable_database(hass, entry.entry_id)
     store: WorkStore
     if redis_url := entry.data.get(CONF_REDIS_URL):
         redis_store = RedisWorkStore(connect(redis_url))
@@ -184,7 +194,17 @@ async def async_remove_config_entry_device(
     ]
 
     def present() -> bool:
-        return any((root / c).is_dir() and not (root / c).is_symlink() for c in camera_ids)
+        """Whether a camera folder of the device is there (names mapped as the watcher does)."""
+        try:
+            names = os.listdir(root)
+        except OSError:
+            return False
+        return any(
+            folder_camera_id(name) in camera_ids
+            and (root / name).is_dir()
+            and not (root / name).is_symlink()
+            for name in names
+        )
 
     if await hass.async_add_executor_job(present):
         return False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -69,8 +69,8 @@ class CameraRegistry(Mapping[str, CameraState]):
         """Return the number of cameras."""
         return len(self._cameras)
 
-    async def load(self, folders: list[str]) -> None:
-        """Load the known cameras and add the folders present now.
+    async def load(self, folders: list[str], label_of: Callable[[str], str]) -> None:
+        """Load the known cameras and add the folders present now (`label_of`: folder names).
 
         A camera whose folder is gone and whose device the user removed is dropped for good.
         """
@@ -86,13 +86,13 @@ class CameraRegistry(Mapping[str, CameraState]):
                 record.id, record.name, record.latest_event, record.latest_thumbnail
             )
         for folder in folders:
-            await self.add(folder)
+            await self.add(folder, label_of(folder))
 
-    async def add(self, camera_id: str) -> None:
-        """Add a camera folder (once) and let the platforms create its entities."""
+    async def add(self, camera_id: str, label: str | None = None) -> None:
+        """Add a camera (once), named after its folder's `label`; the platforms add entities."""
         if camera_id in self._cameras:
             return
-        state = CameraState(camera_id, camera_name(camera_id))
+        state = CameraState(camera_id, camera_name(label or camera_id))
         self._cameras[camera_id] = state
         await self._runtime.run(self._db.ensure_camera, camera_id, state.name, dt_util.utcnow())
         async_dispatcher_send(self._hass, SIGNAL_NEW_CAMERA.format(self._entry_id), camera_id)

@@ -117,7 +117,8 @@ class Pipeline:
 
         A work store that does not answer now makes HA retry the setup later.
         """
-        await self.cameras.load(await self.runtime.run(self.intake.watcher.camera_folders))
+        watcher = self.intake.watcher
+        await self.cameras.load(await self.runtime.run(watcher.camera_folders), watcher.label_of)
         try:
             await self.recovery.start_up()
         except WorkStoreError as err:

@@ -14,6 +14,10 @@ from watchdog.events import FileClosedEvent, FileCreatedEvent, FileMovedEvent
 from watchdog.observers.api import BaseObserver, EventEmitter
 
 from custom_components.home_security_intelligence.pipeline.file_watcher import FileWatcher
+from custom_components.home_security_intelligence.pipeline.image_loader import (
+    InvalidImageError,
+    load_image,
+)
 from homeassistant.core import HomeAssistant
 
 from ..conftest import make_jpeg, wait_for, write_file
@@ -221,19 +225,25 @@ def test_is_upload_file(name: str, expected: bool) -> None:
     assert FileWatcher.is_upload_file(Path("/cams/front", name)) is expected
 
 
-async def test_is_valid_image(hass: HomeAssistant, root: Path) -> None:
-    """A complete JPEG is valid; a truncated one and a missing file are not."""
+async def test_settled_upload_is_checked_by_the_image_loader(
+    hass: HomeAssistant, root: Path
+) -> None:
+    """What the watcher hands on is judged by the loader: a complete JPEG is valid; a truncated
+    one and a missing file are not."""
     data = make_jpeg()
+
+    def valid(path: Path) -> bool:
+        try:
+            load_image(path, path.parent)
+        except InvalidImageError:
+            return False
+        return True
 
     def check() -> tuple[bool, bool, bool]:
         good, cut = root / "front" / "good.jpg", root / "front" / "cut.jpg"
         good.write_bytes(data)
         cut.write_bytes(data[: len(data) // 2])
-        return (
-            FileWatcher.is_valid_image(good),
-            FileWatcher.is_valid_image(cut),
-            FileWatcher.is_valid_image(root / "front" / "missing.jpg"),
-        )
+        return (valid(good), valid(cut), valid(root / "front" / "missing.jpg"))
 
     assert await hass.async_add_executor_job(check) == (True, False, False)
 

@@ -101,14 +101,17 @@ def test_use_after_close_raises(db: Database) -> None:
 
 def test_a_failed_write_rolls_back_and_frees_the_writer(db: Database) -> None:
     naive = NewImage("front", "/cameras/front/b.jpg", 1, 0.0, datetime(2026, 5, 1))  # noqa: DTZ001
-    with pytest.raises(StatementError):
-        db.record_images([new_image("front", T0, "/cameras/front/a.jpg"), naive], T0)
+    # The two-image transaction fails and rolls back, then each image goes in alone: the
+    # good one is recorded, the bad one is logged (one bad file never stops the others).
+    jobs = db.record_images([new_image("front", T0, "/cameras/front/a.jpg"), naive], T0)
+    assert [job.file_path for job in jobs] == ["/cameras/front/a.jpg"]
     with pytest.raises(StatementError):
         db.ensure_camera("front", "Front", datetime(2026, 5, 1, 12, 0))  # noqa: DTZ001
-    assert db.known_paths() == set()
+    assert db.known_paths() == {"/cameras/front/a.jpg"}
     assert db.cameras() == []
     assert db.ensure_camera("front", "Front", T0)
-    assert len(db.record_images([new_image("front", T0, "/cameras/front/a.jpg")], T0)) == 1
+    assert db.record_images([new_image("front", T0, "/cameras/front/a.jpg")], T0) == []
+    assert len(db.record_images([new_image("front", T0, "/cameras/front/c.jpg")], T0)) == 1
 
 
 # UtcDateTime
@@ -489,3 +492,21 @@ def test_a_file_from_an_older_version_is_upgraded(path: Path) -> None:
             ]
     finally:
         db.close()
+
+
+# A refused image whose file changed is queued again (an upload that paused mid-way)
+
+
+def test_refused_image_that_changed_is_queued_again(db: Database) -> None:
+    first = new_image("front", T0, "/cameras/front/slow.jpg")
+    (job,) = db.record_images([first], T0)
+    db.mark_image(job.image_id, ImageState.INVALID, "truncated JPEG (no end marker)", T0)
+    assert db.record_images([first], at(1)) == []  # unchanged: stays refused
+    grown = NewImage(first.camera_id, first.path, first.size * 2, first.mtime + 1, at(1))
+    (again,) = db.record_images([grown], at(2))
+    assert again.image_id == job.image_id
+    assert db.image_state(job.image_id) == ImageState.PENDING
+    assert db.record_images([grown], at(3)) == []  # pending: queued once
+    db.mark_image(job.image_id, ImageState.DONE, None, at(4))
+    bigger = NewImage(first.camera_id, first.path, first.size * 3, first.mtime + 2, at(4))
+    assert db.record_images([bigger], at(5)) == []  # done: never read twice

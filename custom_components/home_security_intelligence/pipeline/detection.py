@@ -26,6 +26,7 @@ from ..store.records import ImageState, StoredFrame
 from .batching import Batching
 from .clip_frames import Clip, ClipFrame, is_clip_file, load_clip
 from .detector_client import DetectorClient, DetectorError, DetectorRejectedError
+from .fs_names import readable
 from .image_loader import InvalidImageError, LoadedImage, load_image
 from .models import Detection, ImageJob
 from .runtime import Runtime
@@ -101,7 +102,7 @@ class DetectionStage:
             try:
                 await self._process(job)
             except Exception as err:
-                _LOGGER.exception("Unexpected error on %s; marked failed", job.file_path)
+                _LOGGER.exception("Unexpected error on %s; marked failed", readable(job.file_path))
                 await self._runtime.run(
                     self._db.mark_image,
                     job.image_id,
@@ -131,7 +132,7 @@ class DetectionStage:
         await self._hand_on(job, ids, detections, reasons, thumbnail)
 
     async def _rejected(self, job: ImageJob, err: DetectorRejectedError) -> None:
-        _LOGGER.warning("Detector rejected %s: %s", job.file_path, err)
+        _LOGGER.warning("Detector rejected %s: %s", readable(job.file_path), err)
         await self._runtime.run(
             self._db.mark_image, job.image_id, ImageState.INVALID, str(err), dt_util.utcnow()
         )
@@ -196,7 +197,7 @@ class DetectionStage:
         if self._db.image_state(job.image_id) != ImageState.PENDING:
             return None
         path = Path(job.file_path)
-        shown = repr(str(path))[1:-1]
+        shown = readable(path)
         try:
             clip = load_clip(path, self._root)
         except InvalidImageError as err:
@@ -236,7 +237,7 @@ class DetectionStage:
             jpeg = self._thumbnails.render(image.data, counted)
             return str(self._thumbnails.save(jpeg, job.image_id, frame))
         except (OSError, ValueError) as err:
-            _LOGGER.warning("Could not make the thumbnail of %s: %s", job.file_path, err)
+            _LOGGER.warning("Could not make the thumbnail of %s: %s", readable(job.file_path), err)
             return None
 
     def _load(self, job: ImageJob) -> LoadedImage | None:

@@ -1,7 +1,4 @@
-"""Intake: watcher events and the catch-up scan become ledger rows and queued image jobs.
-
-Images and video clips alike: a clip's capture time comes from its name or its container.
-"""
+"""Intake: watcher events and the catch-up scan become ledger rows and queued image jobs."""
 
 from __future__ import annotations
 
@@ -16,9 +13,6 @@ from homeassistant.util import dt as dt_util
 
 from ..const import CONF_UPLOAD_SETTLE
 from ..store.database import Database
-from ..store.records import NewImage
-from .capture_time import capture_time
-from .clip_frames import clip_capture_time, is_clip_file
 from .file_watcher import FileWatcher
 from .models import ImageJob
 from .runtime import Runtime
@@ -38,10 +32,10 @@ class Intake:
         root: Path,
         db: Database,
         queue: WorkQueue,
-        on_camera: Callable[[str], Coroutine[Any, Any, None]],
+        on_camera: Callable[[str, str], Coroutine[Any, Any, None]],
         horizon: Callable[[], datetime | None],
     ) -> None:
-        """Record uploads under `root`; `on_camera` learns of each camera folder first."""
+        """Record uploads under `root`; `on_camera` learns of each camera (id, folder name) first."""
         self._runtime = runtime
         self._db = db
         self._queue = queue
@@ -58,8 +52,8 @@ class Intake:
 
     @property
     def waiting(self) -> int:
-        """Settled uploads not in the ledger yet."""
-        return len(self._ready)
+        """Uploads seen but not in the ledger yet: still settling, or settled."""
+        return self.settler.pending + len(self._ready)
 
     async def start(self) -> None:
         """Watch the root and catch up, in the background, on what arrived meanwhile."""
@@ -81,8 +75,9 @@ class Intake:
         self.settler.touch(path, complete)
 
     def _on_folder(self, camera_id: str) -> None:
-        self._runtime.start(self._on_camera(camera_id), f"camera {camera_id}")
-        self._runtime.start(self.catch_up(self.watcher.root / camera_id), f"scan of {camera_id}")
+        label = self.watcher.label_of(camera_id)
+        self._runtime.start(self._on_camera(camera_id, label), f"camera {label}")
+        self._runtime.start(self.catch_up(self.watcher.folder_of(camera_id)), f"scan of {label}")
 
     def _on_upload_ready(self, path: Path) -> None:
         self._ready[path] = None
@@ -95,7 +90,9 @@ class Intake:
             while self._ready:
                 paths = list(self._ready)
                 self._ready.clear()
-                await self._record(paths)
+                await self._record_or_log(
+                    paths, "Recording %d uploads failed; the next start finds them"
+                )
         finally:
             self._draining = False
 
@@ -111,7 +108,9 @@ class Intake:
         if paths:
             _LOGGER.info("Catching up on %d images that arrived while not watching", len(paths))
             for start in range(0, len(paths), CATCH_UP_CHUNK):
-                await self._record(paths[start : start + CATCH_UP_CHUNK])
+                await self._record_or_log(
+                    paths[start : start + CATCH_UP_CHUNK], "Catching up on %d images failed"
+                )
 
     def _unknown_paths(
         self, under: Path | None, settled_before: float
@@ -136,33 +135,20 @@ class Intake:
                 (fresh if mtime > settled_before else settled).append(path)
         return settled, fresh
 
+    async def _record_or_log(self, paths: list[Path], message: str) -> None:
+        """Record a group of uploads; a failure is logged and never stops the others."""
+        try:
+            await self._record(paths)
+        except Exception:
+            _LOGGER.exception(message, len(paths))
+
     async def _record(self, paths: list[Path]) -> None:
         jobs = await self._runtime.run(self._ledger_insert, paths)
         for camera_id in {job.camera_id for job in jobs}:
-            await self._on_camera(camera_id)
+            await self._on_camera(camera_id, self.watcher.label_of(camera_id))
         await self._queue.push(jobs, fresh=True)
 
     def _ledger_insert(self, paths: list[Path]) -> list[ImageJob]:
         """Stat new uploads and add them to the ledger (executor)."""
-        tz = dt_util.get_default_time_zone()
-        found: list[NewImage] = []
-        for path in paths:
-            if (camera_id := self.watcher.camera_id_for(path)) is None:
-                continue
-            try:
-                stat = path.lstat()
-            except OSError as err:
-                _LOGGER.debug("Upload %s vanished before it was read: %s", path, err)
-                continue
-            found.append(
-                NewImage(
-                    camera_id,
-                    str(path),
-                    stat.st_size,
-                    stat.st_mtime,
-                    clip_capture_time(path, self.watcher.root, stat.st_mtime, tz)
-                    if is_clip_file(path)
-                    else capture_time(path.name, stat.st_mtime, tz),
-                )
-            )
+        found = self.watcher.new_uploads(paths, dt_util.get_default_time_zone())
         return self._db.record_images(found, dt_util.utcnow())

@@ -21,6 +21,7 @@ class UploadSettler:
         self._settle_seconds = settle_seconds
         self._on_ready = on_ready
         self._timers: dict[Path, TimerHandle] = {}
+        self._closed = False
 
     @property
     def pending(self) -> int:
@@ -28,7 +29,12 @@ class UploadSettler:
         return len(self._timers)
 
     def touch(self, path: Path, complete: bool) -> None:
-        """Note activity on `path`; complete means it was closed after writing or renamed."""
+        """Note activity on `path`; complete means it was closed after writing or renamed.
+
+        After `cancel` nothing is noted: the next start's catch-up finds the file.
+        """
+        if self._closed:
+            return
         if (timer := self._timers.pop(path, None)) is not None:
             timer.cancel()
         if complete:
@@ -41,7 +47,11 @@ class UploadSettler:
         self._on_ready(path)
 
     def cancel(self) -> None:
-        """Drop every pending timer (on unload; the start-up scan finds those files again)."""
+        """Drop every pending timer and note nothing more (on unload).
+
+        The next start's catch-up finds those files again.
+        """
+        self._closed = True
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()

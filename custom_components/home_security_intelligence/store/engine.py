@@ -11,10 +11,12 @@ import itertools
 import logging
 from pathlib import Path
 import sqlite3
+import stat
 import threading
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, create_engine, delete, event, inspect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -31,6 +33,15 @@ def in_chunks[T: (int, str)](values: Iterable[T]) -> Iterator[tuple[T, ...]]:
     return itertools.batched(sorted(set(values)), MAX_IDS_PER_STATEMENT, strict=False)
 
 
+class UnusableDatabaseError(SQLAlchemyError):
+    """The file exists but cannot serve as the database: damaged, or marked read-only."""
+
+    def __init__(self, message: str, *, read_only: bool) -> None:
+        """Say what is wrong; `read_only` tells a read-only file from a damaged one."""
+        super().__init__(message)
+        self.read_only = read_only
+
+
 class SqliteEngine:
     """The connection pool of `hsi.db` and the lock that serialises this process's writers."""
 
@@ -42,16 +53,27 @@ class SqliteEngine:
         self._write_lock = threading.Lock()
 
     def open(self) -> None:
-        """Create the folder, the file and the tables, upgrade an older file; turn on WAL."""
+        """Create the folder, the file and the tables, upgrade an older file; turn on WAL.
+
+        A file whose mode forbids writing is refused (even to root, who could write it),
+        and so is one SQLite's quick check finds damaged: `UnusableDatabaseError`.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists() and not self.path.stat().st_mode & stat.S_IWUSR:
+            raise UnusableDatabaseError("the file is read-only", read_only=True)
         engine = create_engine(
             f"sqlite:///{self.path}",
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        schema.Base.metadata.create_all(engine)
-        _add_missing_columns(engine)
-        _use_autoincrement(engine, self.path)
+        try:
+            _check_integrity(engine)
+            schema.Base.metadata.create_all(engine)
+            _add_missing_columns(engine)
+            _use_autoincrement(engine, self.path)
+        except BaseException:
+            engine.dispose()
+            raise
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         with self._session() as session, session.begin():
@@ -104,6 +126,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _check_integrity(engine: Engine) -> None:
+    """Refuse a damaged file (a truncated copy opens fine and fails on later reads)."""
+    with engine.connect() as conn:
+        result = conn.exec_driver_sql("PRAGMA quick_check(1)").scalar()
+    if result != "ok":
+        raise UnusableDatabaseError(f"database disk image is malformed ({result})", read_only=False)
 
 
 def _add_missing_columns(engine: Engine) -> None:

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+import logging
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..pipeline.fs_names import readable
 from ..pipeline.models import ImageJob
 from . import schema
 from .engine import SqliteEngine, in_chunks
 from .records import ImageState, NewImage
 
+_LOGGER = logging.getLogger(__name__)
+
 
 class ImageLedger(SqliteEngine):
-    """The `images` table."""
+    """The `images` table.
+
+    Paths are keys exactly as Python decodes them from the file system, surrogate escapes
+    included (see `schema.FsPath`): what goes in comes back unchanged.
+    """
 
     def known_paths(self) -> set[str]:
         """Return every path already in the ledger."""
@@ -22,28 +31,44 @@ class ImageLedger(SqliteEngine):
             return set(session.scalars(select(schema.Image.path)))
 
     def record_images(self, images: Sequence[NewImage], now: datetime) -> list[ImageJob]:
-        """Add images not in the ledger yet; return jobs for the ones added or reopened.
+        """Add images not in the ledger yet, and queue again refused ones whose file changed.
 
-        An image refused as invalid that has changed since (a clip still being written
-        when it was read, then completed) is reopened as pending with its new size.
+        Return jobs for both.
+
+        All in one transaction; if that fails, each image in its own, so one image the
+        ledger cannot take is logged and the others are recorded.
         """
+        try:
+            return self._insert_new(images, now)
+        except (SQLAlchemyError, ValueError) as err:
+            if len(images) == 1:
+                _LOGGER.error("Could not record %s: %s", readable(images[0].path), err)
+                return []
+            _LOGGER.warning("Recording %d images failed (%s); trying each", len(images), err)
+        jobs: list[ImageJob] = []
+        for image in images:
+            try:
+                jobs.extend(self._insert_new([image], now))
+            except (SQLAlchemyError, ValueError) as err:
+                _LOGGER.error("Could not record %s: %s", readable(image.path), err)
+        return jobs
+
+    def _insert_new(self, images: Sequence[NewImage], now: datetime) -> list[ImageJob]:
         if not images:
             return []
-        latest = {i.path: i for i in images}
         with self._write() as session:
             known: dict[str, schema.Image] = {}
-            for paths in in_chunks(latest):
+            for paths in in_chunks(i.path for i in images):
                 known.update(
                     (row.path, row)
                     for row in session.scalars(
                         select(schema.Image).where(schema.Image.path.in_(paths))
                     )
                 )
-            reopened = [
-                _reopen(row, latest[path], now)
-                for path, row in known.items()
-                if row.state == ImageState.INVALID
-                and (row.size, row.mtime) != (latest[path].size, latest[path].mtime)
+            again = [
+                _retry(row, i, now)
+                for i in {i.path: i for i in images if i.path in known}.values()
+                if _changed_since_refused(row := known[i.path], i)
             ]
             rows = [
                 schema.Image(
@@ -56,12 +81,11 @@ class ImageLedger(SqliteEngine):
                     attempts=0,
                     updated_at=now,
                 )
-                for i in latest.values()
-                if i.path not in known
+                for i in {i.path: i for i in images if i.path not in known}.values()
             ]
             session.add_all(rows)
             session.flush()
-            return [_job(row) for row in (*reopened, *rows)]
+            return [_job(row) for row in (*again, *rows)]
 
     def pending_images(self) -> list[ImageJob]:
         """Return the ledger's images that still wait for detection."""
@@ -104,10 +128,20 @@ class ImageLedger(SqliteEngine):
             return dict(rows.tuples().all())
 
 
-def _reopen(row: schema.Image, image: NewImage, now: datetime) -> schema.Image:
-    """Make an invalid image pending again with what is on disk now."""
+def _changed_since_refused(row: schema.Image, image: NewImage) -> bool:
+    """Return True for a refused image whose file has changed since it was read.
+
+    An upload that pauses for longer than the settle time is read before it is complete
+    and refused (truncated); when it is closed, it is read again.
+    """
+    return row.state == ImageState.INVALID and (row.size, row.mtime) != (image.size, image.mtime)
+
+
+def _retry(row: schema.Image, image: NewImage, now: datetime) -> schema.Image:
+    """Queue a refused image again with its new size and time."""
+    _LOGGER.info("Reading %s again: it changed after it was refused", readable(image.path))
     row.size, row.mtime, row.captured_at = image.size, image.mtime, image.captured_at
-    row.state, row.updated_at = ImageState.PENDING, now
+    row.state, row.last_error, row.updated_at = ImageState.PENDING, None, now
     return row
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+import os
 
 from sqlalchemy import (
     Boolean,
@@ -44,6 +45,34 @@ class UtcDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+class FsPath(TypeDecorator[str]):
+    """A file system path, lossless: TEXT when it is valid UTF-8, else its bytes as a BLOB.
+
+    Python keeps a name byte that is not UTF-8 as a surrogate escape, which SQLite's
+    driver cannot encode. SQLite stores any value in any column, so such a path goes in
+    as its raw bytes and comes back decoded the same way; every other path stays readable
+    TEXT, files made before this type need no upgrade, and UNIQUE still holds (a BLOB
+    never equals a TEXT, and the same path is always stored the same way).
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | bytes | None:
+        """Keep valid UTF-8 as text; give the driver the bytes of anything else."""
+        if value is None:
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return os.fsencode(value)
+        return value
+
+    def process_result_value(self, value: str | bytes | None, dialect: Dialect) -> str | None:
+        """Decode a stored BLOB back to the path Python uses (surrogate escapes)."""
+        return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
 class Base(DeclarativeBase):
     """Declarative base."""
 
@@ -71,7 +100,7 @@ class Image(Base):
     __table_args__ = _NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     camera_id: Mapped[str] = mapped_column(String(255), index=True)
-    path: Mapped[str] = mapped_column(Text, unique=True)
+    path: Mapped[str] = mapped_column(FsPath, unique=True)
     size: Mapped[int] = mapped_column(Integer)
     mtime: Mapped[float] = mapped_column(Float)
     captured_at: Mapped[datetime] = mapped_column(UtcDateTime)
