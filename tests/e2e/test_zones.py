@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.home_security_intelligence.const import (
     DOMAIN,
@@ -58,6 +59,7 @@ async def test_each_filter_stores_the_detection_as_filtered_and_nothing_follows(
     camera_root: Path,
     setup_entry: EntryFactory,
     detector: DetectorServer,
+    hass_client: ClientSessionGenerator,
     zone: dict[str, Any],
     reason: str,
 ) -> None:
@@ -95,6 +97,10 @@ async def test_each_filter_stores_the_detection_as_filtered_and_nothing_follows(
     assert filtered["clip_url"] is None
     other = await _get_events(hass, include_filtered=True, cameras=["porch"])
     assert other["filtered"] == []
+    client = await hass_client()
+    base = f"/api/{DOMAIN}/{entry.entry_id}"
+    assert (await client.get(f"{base}/snapshot/{stored.id}")).status == 200
+    assert (await client.get(f"{base}/clip/{stored.id}")).status == 404  # a still is no clip
 
     # After a restart, recovery does not batch the filtered detection either.
     assert await hass.config_entries.async_reload(entry.entry_id)
