@@ -8,6 +8,7 @@ from functools import partial
 import os
 from pathlib import Path
 import sqlite3
+from typing import Any
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
@@ -132,7 +133,8 @@ async def test_a_clip_becomes_a_risk_event_that_links_and_plays_its_clip(
         DOMAIN, "get_events", {}, blocking=True, return_response=True
     )
     assert response is not None
-    [found] = response["events"]  # type: ignore[misc]
+    events: Any = response["events"]
+    [found] = events
     assert "/clip/" in found["clip_url"]
     assert [d["frame_offset_s"] for d in found["detections"]] == [0.0, 1.0, 2.0]
     assert all(d["snapshot_url"] is None and d["clip_url"] for d in found["detections"])
@@ -254,3 +256,37 @@ async def test_a_clip_still_being_written_is_read_again_once_complete(
     assert len(detector.requests) == 3
     assert await ledger(hass, entry) == {"done": 1}
     await wait_for(hass, lambda: runtime.cameras["gate"].last_detection)
+
+
+async def test_zones_judge_each_frame_of_a_clip(
+    hass: HomeAssistant,
+    camera_root: Path,
+    tmp_path: Path,
+    setup_entry: EntryFactory,
+    detector: DetectorServer,
+) -> None:
+    """Every frame's person below the camera's minimum is stored filtered, with its offset."""
+    entry = await setup_entry(zones={"yard": {"min_confidence": {"person": 0.95}}})
+    runtime = runtime_of(entry)
+    clip = await _encode(hass, tmp_path / "upload.mkv", seconds=3.0)
+    await _upload(hass, clip, camera_root / "yard" / "record_20261124_021502.mkv")
+
+    async def done() -> bool:
+        return await ledger(hass, entry) == {"done": 1}
+
+    await wait_for(hass, done, timeout=30)
+    assert len(detector.requests) == 3
+    assert runtime.cameras["yard"].last_detection is None
+    assert await hass.async_add_executor_job(runtime.db.unbatched_detections) == {}
+    response = await hass.services.async_call(
+        DOMAIN, "get_events", {"include_filtered": True}, blocking=True, return_response=True
+    )
+    assert response is not None
+    assert response["events"] == []
+    filtered: Any = response["filtered"]
+    assert [(d["frame_offset_s"], d["filtered"]) for d in filtered] == [
+        (2.0, "low_confidence"),
+        (1.0, "low_confidence"),
+        (0.0, "low_confidence"),
+    ]
+    assert all(d["snapshot_url"] is None and "/clip/" in d["clip_url"] for d in filtered)
