@@ -98,9 +98,17 @@ class DetectorServer(LocalServer):
         )
 
 
+IMAGE_REFUSAL = "image input is not supported - hint: you may need to provide the mmproj"
+
+
 @dataclass
 class LlmServer(LocalServer):
-    """llama.cpp-style `POST /completion`; answers `content` (or scripted failures)."""
+    """llama.cpp-style `POST /completion`; answers `content` (or scripted failures).
+
+    With `vision`, a prompt object carrying `multimodal_data` (one `marker` per picture) is
+    answered; without, it is refused with a 400 naming the image, as llama-server does.
+    `GET /props` tells both (404 when `props` is False, like an older server).
+    """
 
     content: str = json.dumps(
         {
@@ -117,21 +125,37 @@ class LlmServer(LocalServer):
     # analysis prompts, `bias` for the content-free calibration prompts (None: not sent).
     levels: dict[str, float] | None = None
     bias: dict[str, float] | None = None
+    vision: bool = False
+    props: bool = True
+    marker: str = "<__media_Xq7tT2__>"
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/completion", self._completion)
         app.router.add_get("/health", self._health)
+        app.router.add_get("/props", self._props)
         await self._serve(app)
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"}, status=503 if self.down else 200)
+
+    async def _props(self, request: web.Request) -> web.Response:
+        if not self.props:
+            return web.json_response({"error": "not found"}, status=404)
+        return web.json_response(
+            {"modalities": {"vision": self.vision, "audio": False}, "media_marker": self.marker}
+        )
 
     async def _completion(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.prompts.append(body)
         if self.down:
             return web.json_response({"error": "model not loaded"}, status=503)
+        if isinstance(prompt := body["prompt"], dict):
+            if not self.vision:
+                return _error(400, IMAGE_REFUSAL)
+            if prompt["prompt_string"].count(self.marker) != len(prompt["multimodal_data"]):
+                return _error(400, "number of media markers does not match the media")
         if self.script:
             step = self.script.pop(0)
             if step == "500":
@@ -142,6 +166,13 @@ class LlmServer(LocalServer):
         if levels is not None and body.get("n_probs"):
             answer["completion_probabilities"] = level_tokens(self.content, levels)
         return web.json_response(answer)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response(
+        {"error": {"code": status, "message": message, "type": "invalid_request_error"}},
+        status=status,
+    )
 
 
 def level_tokens(content: str, levels: dict[str, float]) -> list[dict[str, Any]]:
@@ -205,14 +236,18 @@ class DeepStackServer(LocalServer):
 
 @dataclass
 class OpenAiServer(LocalServer):
-    """OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models` with a bearer key."""
+    """OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models` with a bearer key.
+
+    Without `vision`, a message with an `image_url` part is refused with a 400.
+    """
 
     api_key: str = "sk-test"
     content: str = LlmServer.content
     requests: list[dict[str, Any]] = field(default_factory=list)
+    vision: bool = False
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
         await self._serve(app)
@@ -230,6 +265,10 @@ class OpenAiServer(LocalServer):
             return web.json_response({"error": "unauthorised"}, status=401)
         body = await request.json()
         self.requests.append(body)
+        content = body["messages"][-1]["content"]
+        if not self.vision and isinstance(content, list):
+            if any(part.get("type") == "image_url" for part in content):
+                return _error(400, "this model does not support image input")
         return web.json_response(
             {"choices": [{"index": 0, "message": {"role": "assistant", "content": self.content}}]}
         )

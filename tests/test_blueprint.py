@@ -33,11 +33,12 @@ from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from homeassistant.util.yaml import load_yaml_dict
 
 from .conftest import EntryFactory, wait_for
 from .contract_servers import LlmServer
-from .helpers import close_batch, drop_and_detect, llm_answer, runtime_of
+from .helpers import close_batch, drop_and_detect, entity_id, llm_answer, runtime_of, state_of
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -263,12 +264,9 @@ async def test_buttons_call_the_integration_actions(
     freezer: FrozenDateTimeFactory,
     alerts: Alerts,
 ) -> None:
-    """Acknowledge and False alarm mark the event reviewed; Snooze asks for one hour."""
+    """Acknowledge and False alarm mark the event reviewed; Snooze turns alerts off for 1 h."""
     calls = await alerts()
     entry = await setup_entry()
-    if not hass.services.has_service(DOMAIN, "snooze"):
-        # The Alerts switch and its action come later; a stand-in takes the call.
-        async_mock_service(hass, DOMAIN, "snooze")
     called = async_capture_events(hass, EVENT_CALL_SERVICE)
     db = runtime_of(entry).db
     events = []
@@ -302,12 +300,23 @@ async def test_buttons_call_the_integration_actions(
         {"event_ids": [events[1].id], "note": "false_alarm", "config_entry_id": entry.entry_id},
     ]
 
+    switch = entity_id(hass, "switch", entry, "front_door_alerts")
+    assert state_of(hass, switch).state == "on"
+    pressed = dt_util.utcnow()
     hass.bus.async_fire("mobile_app_notification_action", {"action": snooze})
     snoozes = await wait_for(
         hass, lambda: [c.data for c in called if c.data["service"] == "snooze"]
     )
     assert snoozes[0]["domain"] == DOMAIN
     assert snoozes[0]["service_data"] == {"device_id": device_id, "duration": {"hours": 1}}
+    off = await wait_for(hass, lambda: (s := state_of(hass, switch)).state == "off" and s)
+    until = dt_util.parse_datetime(off.attributes["snoozed_until"])
+    assert until is not None
+    assert timedelta(minutes=59) < until - pressed <= timedelta(hours=1, seconds=5)
+    freezer.tick(until - dt_util.utcnow() + timedelta(seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert state_of(hass, switch).state == "on"
     # Each button press made exactly one call (the other app's button none).
     assert [
         c.data["service"] for c in called if c.data["service"] in {"acknowledge", "snooze"}
@@ -404,14 +413,20 @@ async def test_notifiers_cameras_and_snoozed_events(
     }
     assert len(calls) == 2
 
-    # While snoozed (the later Alerts switch sets the flag), nothing pushes and a
-    # pending push is withdrawn.
-    first = next(e.data for e in detections if e.data["camera_id"] == "front_door")
-    hass.bus.async_fire(
-        EVENT_DETECTION, {**first, "previous_batch_started_at": None, "snoozed": True}
+    # While snoozed (the Alerts switch is off), nothing pushes and a pending push is withdrawn.
+    await hass.services.async_call(
+        DOMAIN, "snooze", {"device_id": front_door, "duration": {"hours": 1}}, blocking=True
     )
-    hass.bus.async_fire(EVENT_RISK, {**risks[-1].data, "snoozed": True})
+    freezer.tick(timedelta(minutes=6))
+    await drop_and_detect(hass, entry, camera_root, "front_door", seed=2, freezer=freezer)
+    await hass.async_block_till_done()
+    assert detections[-1].data["snoozed"] is True
+    assert detections[-1].data["first_in_batch"] is True
+    assert len(calls) == 2
+    llm.script = [llm_answer(80, "high", "A person lingered at the door again.")]
+    await close_batch(hass, entry, "front_door", freezer=freezer)
     await wait_for(hass, lambda: len(calls) == 3)
+    assert risks[-1].data["snoozed"] is True
     assert calls[2].data == {"message": "clear_notification", "data": {"tag": "hsi-front_door"}}
     assert len(sent) == 1
 

@@ -207,7 +207,15 @@ async def test_every_entity_has_its_translated_name_states_and_icon(
     icons = (await async_get_icons(hass, "entity", [DOMAIN]))[DOMAIN]
     entries = er.async_entries_for_config_entry(er.async_get(hass), running.entry_id)
     platforms = {e.domain for e in entries}
-    assert platforms == {"binary_sensor", "camera", "event", "sensor"}
+    assert platforms == {
+        "binary_sensor",
+        "button",
+        "calendar",
+        "camera",
+        "event",
+        "sensor",
+        "switch",
+    }
     for entry in entries:
         key = f"{PREFIX}.entity.{entry.domain}.{entry.translation_key}"
         assert entry.translation_key, entry.entity_id

@@ -282,6 +282,7 @@ async def test_bus_events_carry_documented_fields(
         "batch_id",
         "first_in_batch",
         "previous_batch_started_at",
+        "snoozed",
         "thumbnail_url",
         "snapshot_url",
         "clip_url",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from functools import partial
@@ -28,9 +29,13 @@ from .payload import clip_url, event_payload, image_urls
 from .pipeline.clip_frames import is_clip_file
 from .pipeline.detection import DetectedImage
 from .pipeline.runtime import Runtime
+from .snooze import Snoozes
 from .state import CameraState, DetectionSummary, HubState, camera_name, groups_of
 from .store.database import Database
-from .store.records import EventRecord
+from .store.records import EventQuery, EventRecord
+
+UNREVIEWED_SHOWN = 5
+"""Newest unreviewed events a camera's Unreviewed events sensor lists."""
 
 
 def device_identifier(entry_id: str, camera_id: str) -> str:
@@ -56,6 +61,8 @@ class CameraRegistry(Mapping[str, CameraState]):
         self._cameras: dict[str, CameraState] = {}
         self._timers: dict[tuple[str, str], CALLBACK_TYPE] = {}
         self.hub = HubState()
+        self.snoozes = Snoozes(self._hass, self._notify)
+        self._reviews_lock = asyncio.Lock()
 
     def __getitem__(self, camera_id: str) -> CameraState:
         """Return the state of a camera."""
@@ -87,6 +94,7 @@ class CameraRegistry(Mapping[str, CameraState]):
             )
         for folder in folders:
             await self.add(folder, label_of(folder))
+        await self.refresh_reviews()
 
     async def add(self, camera_id: str, label: str | None = None) -> None:
         """Add a camera (once), named after its folder's `label`; the platforms add entities."""
@@ -100,6 +108,7 @@ class CameraRegistry(Mapping[str, CameraState]):
     async def remove(self, camera_id: str) -> None:
         """Forget a camera whose device was removed; its folder, if re-created, comes back."""
         self._cameras.pop(camera_id, None)
+        self.snoozes.forget(camera_id)
         for key in [key for key in self._timers if key[0] == camera_id]:
             self._timers.pop(key)()
         await self._runtime.run(self._db.remove_camera, camera_id)
@@ -170,6 +179,7 @@ class CameraRegistry(Mapping[str, CameraState]):
             "batch_id": image.batch_id,
             "first_in_batch": first,
             "previous_batch_started_at": previous.isoformat() if first and previous else None,
+            "snoozed": self.snoozes.active(state.camera_id),
             **image_urls(
                 self._hass,
                 self._entry_id,
@@ -200,6 +210,38 @@ class CameraRegistry(Mapping[str, CameraState]):
             state.latest_event = event
         self._hass.bus.async_fire(EVENT_RISK, self.payload(event))
         self._notify(event.camera_id)
+        self._runtime.start(self.refresh_reviews(), "unreviewed events")
+
+    async def refresh_reviews(self) -> None:
+        """Read the unreviewed events from the database; show the counts and the newest.
+
+        Called when an event is stored or acknowledged; the hub's entities (the calendar
+        among them) write their state after each read.
+        """
+        async with self._reviews_lock:
+            counts, newest = await self._runtime.run(self._read_unreviewed, list(self._cameras))
+            for camera_id, state in self._cameras.items():
+                count, events = counts.get(camera_id, 0), newest.get(camera_id, ())
+                if (state.unreviewed, state.unreviewed_events) != (count, events):
+                    state.unreviewed, state.unreviewed_events = count, events
+                    self._notify(camera_id)
+            self.hub.unreviewed = sum(counts.values())
+            self.notify_hub()
+
+    def _read_unreviewed(
+        self, cameras: list[str]
+    ) -> tuple[dict[str, int], dict[str, tuple[EventRecord, ...]]]:
+        counts = self._db.unreviewed_counts()
+        newest = {
+            camera_id: tuple(
+                self._db.query_events(
+                    EventQuery(camera_ids=(camera_id,), reviewed=False, limit=UNREVIEWED_SHOWN)
+                )
+            )
+            for camera_id in cameras
+            if counts.get(camera_id)
+        }
+        return counts, newest
 
     @callback
     def update_hub(self, waiting: int, open_batches: int) -> None:
@@ -226,7 +268,8 @@ class CameraRegistry(Mapping[str, CameraState]):
 
     @callback
     def stop(self) -> None:
-        """Cancel the occupancy timers."""
+        """Cancel the occupancy and snooze timers."""
         for cancel in self._timers.values():
             cancel()
         self._timers.clear()
+        self.snoozes.stop()

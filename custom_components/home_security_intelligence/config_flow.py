@@ -13,6 +13,7 @@ from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigFlo
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
     NumberSelector,
@@ -46,6 +47,7 @@ from .const import (
     CONF_PERSON_ENTITIES,
     CONF_REDIS_URL,
     CONF_RETENTION_DAYS,
+    CONF_SEND_SNAPSHOTS,
     CONF_UPLOAD_SETTLE,
     CONF_ZONES,
     DEFAULT_OPTIONS,
@@ -59,6 +61,8 @@ from .pipeline.detector_client import (
     DetectorProtocolError,
     DetectorUnreachableError,
 )
+from .pipeline.key_frame import probe_jpeg
+from .pipeline.llm_request import is_local_url
 from .pipeline.nemotron_analyzer import (
     API_LLAMACPP,
     LLM_APIS,
@@ -119,13 +123,7 @@ def _root_error(hass: HomeAssistant, raw: str) -> str | None:
 async def _llm_errors(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
     """Ask the LLM for one token with the entry's key; return form errors by field."""
     try:
-        await NemotronAnalyzer(
-            async_get_clientsession(hass),
-            data[CONF_LLM_URL],
-            data.get(CONF_LLM_API, API_LLAMACPP),
-            data.get(CONF_LLM_API_KEY),
-            data.get(CONF_LLM_MODEL),
-        ).verify()
+        await _analyzer(hass, data).verify()
     except AnalyzerAuthError:
         return {CONF_LLM_API_KEY: "llm_invalid_auth"}
     except AnalyzerProtocolError:
@@ -166,6 +164,23 @@ async def async_validate(hass: HomeAssistant, data: dict[str, Any]) -> dict[str,
     return errors
 
 
+async def async_snapshots_default(hass: HomeAssistant, data: dict[str, Any]) -> bool:
+    """Send snapshots by default when the LLM is on the local network and takes a tiny JPEG."""
+    if not is_local_url(data[CONF_LLM_URL]):
+        return False
+    return await _analyzer(hass, data).accepts_images(await hass.async_add_executor_job(probe_jpeg))
+
+
+def _analyzer(hass: HomeAssistant, data: Mapping[str, Any]) -> NemotronAnalyzer:
+    return NemotronAnalyzer(
+        async_get_clientsession(hass),
+        data[CONF_LLM_URL],
+        data.get(CONF_LLM_API, API_LLAMACPP),
+        data.get(CONF_LLM_API_KEY),
+        data.get(CONF_LLM_MODEL),
+    )
+
+
 def _clean(user_input: dict[str, Any]) -> dict[str, Any]:
     data = {k: v.strip() if isinstance(v, str) else v for k, v in user_input.items()}
     data[CONF_CAMERA_ROOT] = os.path.normpath(data[CONF_CAMERA_ROOT])
@@ -194,10 +209,11 @@ class HsiConfigFlow(ConfigFlow, domain=DOMAIN):
             await self.async_set_unique_id(data[CONF_CAMERA_ROOT])
             self._abort_if_unique_id_configured()
             if not (errors := await async_validate(self.hass, data)):
+                snapshots = await async_snapshots_default(self.hass, data)
                 return self.async_create_entry(
                     title=os.path.basename(data[CONF_CAMERA_ROOT]) or data[CONF_CAMERA_ROOT],
                     data=data,
-                    options=dict(DEFAULT_OPTIONS),
+                    options={**DEFAULT_OPTIONS, CONF_SEND_SNAPSHOTS: snapshots},
                 )
         return self.async_show_form(
             step_id="user",
@@ -217,8 +233,11 @@ class HsiConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(data[CONF_CAMERA_ROOT])
                 self._abort_if_unique_id_configured()
             if not (errors := await async_validate(self.hass, data)):
+                options = dict(entry.options)
+                if _llm(data) != _llm(entry.data):  # pictures follow the new server's default
+                    options[CONF_SEND_SNAPSHOTS] = await async_snapshots_default(self.hass, data)
                 return self.async_update_reload_and_abort(
-                    entry, unique_id=data[CONF_CAMERA_ROOT], data=data
+                    entry, unique_id=data[CONF_CAMERA_ROOT], data=data, options=options
                 )
         return self.async_show_form(
             step_id="reconfigure",
@@ -251,6 +270,10 @@ class HsiConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders={"url": entry.data[CONF_LLM_URL]},
         )
+
+
+def _llm(data: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(data.get(key) for key in (CONF_LLM_URL, CONF_LLM_API, CONF_LLM_MODEL))
 
 
 def _number(low: float, high: float, step: float, unit: str = "") -> NumberSelector:
@@ -289,6 +312,7 @@ class HsiOptionsFlow(OptionsFlow):
                 probatio.Required(CONF_RETENTION_DAYS): _number(0, 3650, 1, "d"),
                 probatio.Required(CONF_OCCUPANCY_TIMEOUT): _number(5, 3600, 1, "s"),
                 probatio.Required(CONF_LLM_BOUND): _number(0, 100, 1),
+                probatio.Required(CONF_SEND_SNAPSHOTS): BooleanSelector(),
                 probatio.Optional(CONF_PERSON_ENTITIES): _entities("person", multiple=True),
                 probatio.Optional(CONF_ALARM_ENTITY): _entities("alarm_control_panel"),
                 probatio.Optional(CONF_GUESTS_ENTITY): _entities("input_boolean"),

@@ -31,6 +31,7 @@ CONF_GUESTS_ENTITY: Final = "guests_entity"
 CONF_DELIVERY_ENTITY: Final = "delivery_entity"
 CONF_ZONES: Final = "zones"
 """Per camera id: its zones and filters (`pipeline.zones.ZoneFilter.to_options`)."""
+CONF_SEND_SNAPSHOTS: Final = "send_snapshots"
 
 DEFAULT_CONFIDENCE_THRESHOLD: Final = 0.5
 DEFAULT_BATCH_WINDOW: Final = 90
@@ -48,6 +49,8 @@ DEFAULT_OPTIONS: Final = {
     CONF_RETENTION_DAYS: DEFAULT_RETENTION_DAYS,
     CONF_OCCUPANCY_TIMEOUT: DEFAULT_OCCUPANCY_TIMEOUT,
     CONF_LLM_BOUND: DEFAULT_LLM_BOUND,
+    # Entries are created with it on when the LLM is local and accepts a picture.
+    CONF_SEND_SNAPSHOTS: False,
 }
 
 EVENT_RISK: Final = f"{DOMAIN}_event"

@@ -64,7 +64,7 @@ class Pipeline:
             self.cameras.notify_hub,
         )
         self.queue = WorkQueue(store, self.health)
-        self.retention = Retention(runtime, db)
+        self.retention = Retention(runtime, db, self.cameras.refresh_reviews)
         self.intake = Intake(
             runtime, root, db, self.queue, self.cameras.add, self.retention.horizon
         )
@@ -78,7 +78,9 @@ class Pipeline:
             self.cameras.display_name,
             self.cameras.llm_answered,
         )
-        self.analysis = AnalysisStage(runtime, db, self.queue, analyst, self.cameras.event_stored)
+        self.analysis = AnalysisStage(
+            runtime, db, self.queue, analyst, self.cameras.event_stored, self.cameras.snoozes.active
+        )
         aggregator = BatchAggregator(
             store,
             lambda: float(runtime.option(CONF_BATCH_WINDOW)),

@@ -25,6 +25,7 @@ def event_fields(event: EventRecord) -> dict[str, Any]:
         "analysis_status": event.analysis_status,
         "breakdown": event.breakdown.as_dict(event.risk_score) if event.breakdown else None,
         "reviewed": event.reviewed,
+        "snoozed": event.snoozed,
     }
 
 

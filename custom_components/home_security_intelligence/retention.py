@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 import logging
 from pathlib import Path
@@ -24,10 +25,13 @@ FIRST_RETENTION_DELAY = timedelta(minutes=5)
 class Retention:
     """Purges old rows and files daily, and on request."""
 
-    def __init__(self, runtime: Runtime, db: Database) -> None:
-        """Purge `db` by the entry's retention option."""
+    def __init__(
+        self, runtime: Runtime, db: Database, purged: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Purge `db` by the entry's retention option; await `purged` after events went."""
         self._runtime = runtime
         self._db = db
+        self._purged = purged
 
     def horizon(self) -> datetime | None:
         """Oldest time kept, None when kept forever."""
@@ -61,6 +65,8 @@ class Retention:
                 len(result.files),
                 before.date(),
             )
+        if result.events:
+            await self._purged()
         return result
 
     def _purge(self, before: datetime) -> PurgeResult:

@@ -1,4 +1,4 @@
-"""Risk score and risk level sensors per camera."""
+"""Sensors per camera (risk, last detection, unreviewed events) and on the hub."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from .entity import HsiCameraEntity, HsiHubEntity, async_setup_camera_entities
 from .payload import event_fields
 from .state import CameraState, HubState
 from .store.records import EventRecord
+from .urls import signed_image_url
 
 PARALLEL_UPDATES = 0
 
@@ -78,6 +79,21 @@ LAST_DETECTION = CameraSensorDescription(
 
 
 @dataclass(frozen=True, kw_only=True)
+class UnreviewedSensorDescription(SensorEntityDescription):
+    """How many of the camera's events wait for a review."""
+
+    value_fn: Callable[[CameraState], int]
+
+
+UNREVIEWED = UnreviewedSensorDescription(
+    key="unreviewed_events",
+    translation_key="unreviewed_events",
+    state_class=SensorStateClass.MEASUREMENT,
+    value_fn=lambda camera: camera.unreviewed,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
 class HubSensorDescription(SensorEntityDescription):
     """A pipeline-wide figure; the store's figures are unavailable while it is down."""
 
@@ -86,6 +102,12 @@ class HubSensorDescription(SensorEntityDescription):
 
 
 HUB_SENSORS: tuple[HubSensorDescription, ...] = (
+    HubSensorDescription(
+        key="unreviewed_events",
+        translation_key="unreviewed_events",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda hub: hub.unreviewed,
+    ),
     HubSensorDescription(
         key="images_waiting",
         translation_key="images_waiting",
@@ -137,6 +159,7 @@ async def async_setup_entry(
         return [
             *(RiskSensor(data, camera_id, description) for description in SENSORS),
             CameraSensor(data, camera_id, LAST_DETECTION),
+            UnreviewedSensor(data, camera_id, UNREVIEWED),
         ]
 
     async_setup_camera_entities(hass, entry, async_add_entities, factory)
@@ -218,6 +241,47 @@ class CameraSensor(HsiCameraEntity, SensorEntity):
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """What goes with the value."""
         return self.entity_description.attributes_fn(self.camera)
+
+
+class UnreviewedSensor(HsiCameraEntity, SensorEntity):
+    """How many of the camera's events are not reviewed; the newest few with image links."""
+
+    entity_description: UnreviewedSensorDescription
+    _unrecorded_attributes = frozenset({"events"})
+
+    def __init__(
+        self, data: HsiRuntimeData, camera_id: str, description: UnreviewedSensorDescription
+    ) -> None:
+        """Create the sensor."""
+        super().__init__(data, camera_id, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> int:
+        """The count now (read from the database when events are stored or acknowledged)."""
+        return self.entity_description.value_fn(self.camera)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The newest unreviewed events: id, time, level, score, summary and image links."""
+        return {
+            "events": [
+                {
+                    "event_id": event.id,
+                    "started_at": event.started_at.isoformat(),
+                    "risk_level": event.risk_level,
+                    "risk_score": event.risk_score,
+                    "summary": event.summary,
+                    "objects": list(event.objects),
+                    "thumbnail_url": signed_image_url(
+                        self.hass, self.data.entry_id, "thumbnail", event.detection_ids[-1]
+                    )
+                    if event.thumbnail_path and event.detection_ids
+                    else None,
+                }
+                for event in self.camera.unreviewed_events
+            ]
+        }
 
 
 class HubSensor(HsiHubEntity, SensorEntity):

@@ -1,4 +1,4 @@
-"""Actions: get_events, acknowledge, analyze_now, reanalyze, purge."""
+"""Actions: get_events, acknowledge, analyze_now, snooze, reanalyze, purge."""
 
 from __future__ import annotations
 
@@ -28,12 +28,13 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonObjectType, JsonValueType
 
-from .cameras import device_identifier
+from .cameras import camera_of_identifier, device_identifier
 from .const import DOMAIN, RISK_LEVELS
 from .data import HsiConfigEntry, HsiRuntimeData
 from .payload import clip_url
 from .pipeline.clip_frames import is_clip_file
 from .risk_levels import MIN_SCORE, RiskLevel
+from .snooze import MAX_SNOOZE, MIN_SNOOZE
 from .store.records import DetectionRecord, EventQuery
 from .urls import signed_image_url
 
@@ -126,6 +127,34 @@ ACKNOWLEDGE_SCHEMA = probatio.Schema(
         probatio.Required("event_ids"): _bounded_list("event_ids", _event_id, MAX_EVENT_IDS),
         probatio.Optional("note"): cv.string,
     }
+)
+
+
+def _snooze_duration(value: Any) -> timedelta:
+    """Validate a snooze duration from MIN_SNOOZE to MAX_SNOOZE (a translated error outside)."""
+    duration: timedelta = cv.time_period(value)
+    if not MIN_SNOOZE <= duration <= MAX_SNOOZE:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="snooze_duration_out_of_range",
+            translation_placeholders={
+                "value": str(duration)[:40],
+                "min": str(MIN_SNOOZE),
+                "max": str(MAX_SNOOZE),
+            },
+        )
+    return duration
+
+
+SNOOZE_SCHEMA = probatio.All(
+    probatio.Schema(
+        {
+            probatio.Optional("device_id"): _bounded_list("device_id", cv.string, MAX_CAMERAS),
+            probatio.Optional("entity_id"): _bounded_list("entity_id", cv.entity_id, MAX_CAMERAS),
+            probatio.Required("duration"): _snooze_duration,
+        }
+    ),
+    cv.has_at_least_one_key("device_id", "entity_id"),
 )
 ANALYZE_NOW_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required("camera"): cv.string})
 REANALYZE_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required("event_id"): _event_id})
@@ -290,6 +319,7 @@ async def _acknowledge(call: ServiceCall) -> None:
     count = await call.hass.async_add_executor_job(
         runtime.db.acknowledge, ids, call.data.get("note")
     )
+    await runtime.cameras.refresh_reviews()
     if count != len(set(ids)):
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -314,6 +344,48 @@ async def _analyze_now(call: ServiceCall) -> None:
             translation_key="no_open_batch",
             translation_placeholders={"camera": camera},
         )
+
+
+def _snooze_targets(call: ServiceCall) -> list[tuple[HsiRuntimeData, str]]:
+    """Return the (entry, camera) of each camera device or Alerts switch named.
+
+    Anything else is a translated error.
+    """
+    hass = call.hass
+    entries: list[HsiConfigEntry] = hass.config_entries.async_entries(DOMAIN)
+    runtimes = [e.runtime_data for e in entries if e.state is ConfigEntryState.LOADED]
+    devices, entities = dr.async_get(hass), er.async_get(hass)
+    named: list[tuple[str, str | None]] = [(d, d) for d in call.data.get("device_id", [])]
+    for entity_id in call.data.get("entity_id", []):
+        entity = entities.async_get(entity_id)
+        ours = entity is not None and entity.platform == DOMAIN and entity.domain == "switch"
+        named.append((entity_id, entity.device_id if entity and ours else None))
+    targets: list[tuple[HsiRuntimeData, str]] = []
+    for given, device_id in named:
+        device = devices.async_get(device_id) if device_id else None
+        found: list[tuple[HsiRuntimeData, str]] = []
+        for domain, ident in device.identifiers if device else ():
+            for runtime in runtimes if domain == DOMAIN else ():
+                camera_id = camera_of_identifier(runtime.entry_id, ident)
+                if camera_id is not None and camera_id in runtime.cameras:
+                    found.append((runtime, camera_id))
+        if not found:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_a_camera",
+                translation_placeholders={"target": given[:100]},
+            )
+        targets.extend(found)
+    return targets
+
+
+async def _snooze(call: ServiceCall) -> None:
+    until = dt_util.utcnow() + call.data["duration"]
+    targets = _snooze_targets(call)
+    for runtime, camera_id in targets:
+        await _check_camera_control(call, runtime, {camera_id}.copy)
+    for runtime, camera_id in targets:
+        runtime.cameras.snoozes.snooze(camera_id, until)
 
 
 async def _reanalyze(call: ServiceCall) -> ServiceResponse:
@@ -353,13 +425,14 @@ async def _purge(call: ServiceCall) -> ServiceResponse:
 def async_register_services(hass: HomeAssistant) -> None:
     """Register the integration's actions (purge and reanalyze for admins only).
 
-    acknowledge and analyze_now need control of the camera's entities.
+    acknowledge, analyze_now and snooze need control of the camera's entities.
     """
     hass.services.async_register(
         DOMAIN, "get_events", _get_events, GET_EVENTS_SCHEMA, SupportsResponse.ONLY
     )
     hass.services.async_register(DOMAIN, "acknowledge", _acknowledge, ACKNOWLEDGE_SCHEMA)
     hass.services.async_register(DOMAIN, "analyze_now", _analyze_now, ANALYZE_NOW_SCHEMA)
+    hass.services.async_register(DOMAIN, "snooze", _snooze, SNOOZE_SCHEMA)
     async_register_admin_service(
         hass, DOMAIN, "reanalyze", _reanalyze, REANALYZE_SCHEMA, SupportsResponse.OPTIONAL
     )

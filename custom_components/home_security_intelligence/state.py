@@ -51,6 +51,9 @@ class CameraState:
     occupied: dict[str, bool] = field(
         default_factory=lambda: dict.fromkeys(OCCUPANCY_GROUPS, False)
     )
+    unreviewed: int = 0
+    unreviewed_events: tuple[EventRecord, ...] = ()
+    """The newest events not reviewed yet (a few, newest first)."""
 
 
 @dataclass(slots=True)
@@ -61,3 +64,4 @@ class HubState:
     batches_open: int = 0
     detection_latency_ms: float | None = None
     llm_latency_s: float | None = None
+    unreviewed: int = 0

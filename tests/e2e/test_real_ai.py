@@ -21,6 +21,7 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.home_security_intelligence.const import DOMAIN, EVENT_RISK
 from custom_components.home_security_intelligence.store.database import Database
+from custom_components.home_security_intelligence.store.records import EventQuery
 from homeassistant import config_entries
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -155,8 +156,11 @@ async def test_real_models_store_person_detection_and_risk_event(
     # SmolLM2 runs at a few tokens/s and an answer cut off at n_predict is retried.
     await wait_for(hass, lambda: events, timeout=240, freezer=freezer)
 
-    event = await hass.async_add_executor_job(db.latest_event, "front_door")
-    assert event is not None
+    found = await hass.async_add_executor_job(
+        db.query_events, EventQuery(camera_ids=("front_door",), limit=1)
+    )
+    assert found
+    event = found[0]
     assert event.analysis_status == "analyzed"
     assert isinstance(event.risk_score, int)
     assert 0 <= event.risk_score <= 100

@@ -137,3 +137,14 @@ def test_a_second_open_leaves_the_upgraded_file_alone(upgraded: Database, v3_fil
         (ImageState.DONE,),
         (ImageState.PENDING,),
     ]
+
+
+def test_events_of_an_older_file_get_the_snoozed_flag_off(
+    upgraded: Database, v3_file: Path
+) -> None:
+    """The `snoozed` column is added in place; events stored before it were not snoozed."""
+    assert "snoozed" in {row[1] for row in _sql(v3_file, "PRAGMA table_info(events)")}
+    event = upgraded.event(7)
+    assert event is not None
+    assert event.snoozed is False
+    assert upgraded.unreviewed_counts() == {"front": 1}

@@ -33,13 +33,15 @@ class AnalysisStage:
         queue: WorkQueue,
         analyst: RiskAnalyst,
         on_event: Callable[[EventRecord], None],
+        snoozed: Callable[[str], bool],
     ) -> None:
-        """Score batches with `analyst`; store the events in `db`."""
+        """Score batches with `analyst`; store the events in `db`, marked while `snoozed`."""
         self._runtime = runtime
         self._db = db
         self._queue = queue
         self._analyst = analyst
         self._on_event = on_event
+        self._snoozed = snoozed
         self._ready = asyncio.Event()
         self.analysing: set[str] = set()
         """Ids of batches being analysed now (recovery must not queue them again)."""
@@ -90,8 +92,9 @@ class AnalysisStage:
                 batch.batch_id,
             )
             final, breakdown, status = self._combine(prior, None, records)
+        snoozed = self._snoozed(batch.camera_id)
         event, new = await self._runtime.run(
-            self._db.store_event, batch, final, status, dt_util.utcnow(), breakdown
+            self._db.store_event, batch, final, status, dt_util.utcnow(), breakdown, snoozed
         )
         if new:
             self._on_event(event)

@@ -21,6 +21,17 @@ from .level_belief import (
     measure_habit,
     read_level_probabilities,
 )
+from .llm_request import (  # the request constants stay importable from here
+    API_LLAMACPP as API_LLAMACPP,  # noqa: PLC0414
+    API_OPENAI as API_OPENAI,  # noqa: PLC0414
+    DEFAULT_MEDIA_MARKER,
+    LLM_APIS as LLM_APIS,  # noqa: PLC0414
+    TEMPERATURE as TEMPERATURE,  # noqa: PLC0414
+    TOP_ALTERNATIVES as TOP_ALTERNATIVES,  # noqa: PLC0414
+    build_request,
+    read_props,
+    refuses_image,
+)
 from .models import RiskAssessment
 from .prompts import RISK_SCHEMA, content_free_prompts
 from .text_safety import plain_text
@@ -30,8 +41,7 @@ PROBE_TIMEOUT = aiohttp.ClientTimeout(total=30)
 MAX_RESPONSE_BYTES = 1024 * 1024
 N_PREDICT = 320
 N_PREDICT_HABIT = 12  # enough to reach the level in a content-free answer
-TOP_ALTERNATIVES = 10
-TEMPERATURE = 0.1
+MAX_ERROR_BYTES = 64 * 1024
 _THINK = re.compile(r"<think>.*?(</think>|$)", re.DOTALL | re.IGNORECASE)
 MAX_COMPLETION_CHARS = 16 * 1024  # an answer is N_PREDICT tokens; more is not an answer
 MAX_DEPTH = 16  # deepest object nesting the parser looks into
@@ -55,9 +65,8 @@ class AnalyzerAuthError(AnalyzerProtocolError):
     """The server refused the API key (401 or 403)."""
 
 
-API_LLAMACPP = "llamacpp"
-API_OPENAI = "openai"
-LLM_APIS = (API_LLAMACPP, API_OPENAI)
+class ImageRefusedError(AnalyzerProtocolError):
+    """The server refused a request because it carried a picture."""
 
 
 class NemotronAnalyzer:
@@ -83,27 +92,32 @@ class NemotronAnalyzer:
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._model = model or "local"
         self._habit: Habit | None = None
+        self._images: bool | None = None  # False once the server refused a picture
+        self._marker = DEFAULT_MEDIA_MARKER
 
     @property
     def habit(self) -> Habit | None:
         """The model's measured habit; None before the first answer with probabilities."""
         return self._habit
 
-    async def analyze_batch(self, prompt: str) -> RiskAssessment:
+    async def analyze_batch(self, prompt: str, image: bytes | None = None) -> RiskAssessment:
         """Return the validated assessment for a filled prompt; raise AnalyzerError otherwise.
 
+        `image` (JPEG bytes, the batch's key frame) goes with the prompt unless the server
+        refused pictures before; a refusal is remembered and the prompt sent alone.
         When the server gives token probabilities, the assessment carries the model's
         calibrated belief over the levels (its habit is measured once per server run).
         """
         try:
-            body, tokens = await self._complete(prompt, N_PREDICT, COMPLETION_TIMEOUT, RISK_SCHEMA)
+            body, tokens = await self._complete_with(prompt, image)
             assessment = await _off_loop_if(len(body) > OFF_LOOP_CHARS, parse_assessment, body)
             probabilities = read_level_probabilities(tokens)
             if probabilities is None:
                 return assessment
             habit = self._habit or await self._measure_habit()
         except AnalyzerUnreachableError:
-            self._habit = None  # the server may come back with another model
+            # The server may come back with another model (or projector).
+            self._habit = self._images = None
             raise
         if habit is None:
             return assessment
@@ -121,37 +135,50 @@ class NemotronAnalyzer:
         self._habit = measure_habit(samples)
         return self._habit
 
-    def _request(
-        self, prompt: str, tokens: int, schema: dict[str, Any] | None
-    ) -> tuple[str, dict[str, Any]]:
-        if self.api == API_OPENAI:
-            request: dict[str, Any] = {
-                "model": self._model,
-                "messages": [{"role": "user", "content": prompt}],
-                "temperature": TEMPERATURE,
-                "max_tokens": tokens,
-                "stream": False,
-            }
-            if schema is not None:
-                request["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": {"name": "risk_assessment", "schema": schema},
-                }
-                request["logprobs"] = True
-                request["top_logprobs"] = TOP_ALTERNATIVES
-            return "/v1/chat/completions", request
-        request = {
-            "prompt": prompt,
-            "temperature": TEMPERATURE,
-            "n_predict": tokens,
-            "stream": False,
-        }
-        if schema is not None:
-            # llama.cpp's grammar engine: compact JSON, so small models cannot pad
-            # whitespace until n_predict runs out.
-            request["json_schema"] = {**schema, "x-guidance": {"whitespace_flexible": False}}
-            request["n_probs"] = TOP_ALTERNATIVES
-        return "/completion", request
+    async def _complete_with(
+        self, prompt: str, image: bytes | None
+    ) -> tuple[str, TokenAlternatives]:
+        """Ask with the picture while the server takes pictures, else with the prompt alone."""
+        if image is not None and await self._takes_images():
+            try:
+                return await self._complete(
+                    prompt, N_PREDICT, COMPLETION_TIMEOUT, RISK_SCHEMA, image
+                )
+            except ImageRefusedError:
+                self._images = False
+        return await self._complete(prompt, N_PREDICT, COMPLETION_TIMEOUT, RISK_SCHEMA)
+
+    async def _takes_images(self) -> bool:
+        """Say whether to send pictures: not once refused; llama.cpp's `/props` may tell at once."""
+        if self._images is None and self.api == API_LLAMACPP:
+            vision, self._marker = read_props(await self._get_json("/props"))
+            self._images = vision
+        return self._images is not False
+
+    async def _get_json(self, path: str) -> object:
+        """GET a JSON document; None when the server has none there."""
+        try:
+            async with self._session.get(
+                f"{self.url}{path}", headers=self._headers, timeout=PROBE_TIMEOUT
+            ) as resp:
+                if resp.status != 200:
+                    return None
+                return json.loads(await read_limited(resp, MAX_ERROR_BYTES))
+        except (aiohttp.ClientError, TimeoutError, BodyTooLargeError, ValueError):
+            return None
+
+    async def accepts_images(self, image: bytes) -> bool:
+        """Whether the server answers a request carrying `image`, a tiny JPEG (config flow).
+
+        Any failure counts as no.
+        """
+        if not await self._takes_images():
+            return False
+        try:
+            await self._complete("OK", 1, PROBE_TIMEOUT, None, image)
+        except AnalyzerError:
+            return False
+        return True
 
     async def _complete(
         self,
@@ -159,13 +186,20 @@ class NemotronAnalyzer:
         tokens: int,
         limit: aiohttp.ClientTimeout,
         schema: dict[str, Any] | None = None,
+        image: bytes | None = None,
     ) -> tuple[str, TokenAlternatives]:
         """Return the completion text and, when the server sent them, its token alternatives."""
-        path, request = self._request(prompt, tokens, schema)
+        path, request = build_request(
+            self.api, prompt, tokens, schema, self._model, image, self._marker
+        )
         try:
             async with self._session.post(
                 f"{self.url}{path}", json=request, headers=self._headers, timeout=limit
             ) as resp:
+                if image is not None and resp.status >= 400:
+                    detail = await read_limited(resp, MAX_ERROR_BYTES)
+                    if refuses_image(resp.status, detail.decode(errors="replace")):
+                        raise ImageRefusedError(f"LLM refused the picture (HTTP {resp.status})")
                 if resp.status >= 500:
                     raise AnalyzerUnreachableError(f"LLM answered HTTP {resp.status}")
                 if resp.status in (401, 403):

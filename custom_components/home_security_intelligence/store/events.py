@@ -7,7 +7,7 @@ from datetime import datetime
 import json
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..const import CLIP_SUFFIXES
@@ -28,8 +28,12 @@ class EventStore(SqliteEngine):
         status: str,
         now: datetime,
         breakdown: RiskBreakdown | None = None,
+        snoozed: bool = False,
     ) -> tuple[EventRecord, bool]:
-        """Store the event of a batch; idempotent per batch. Return it and whether it is new."""
+        """Store the event of a batch; idempotent per batch. Return it and whether it is new.
+
+        `snoozed`: the camera's alerts were snoozed (kept with the event for its review).
+        """
         with self._write() as session:
             if (
                 existing := session.scalar(
@@ -56,6 +60,7 @@ class EventStore(SqliteEngine):
                 reasoning=assessment.reasoning if assessment else "",
                 analysis_status=status,
                 created_at=now,
+                snoozed=snoozed,
             )
             _set_breakdown(row, breakdown)
             session.add(row)
@@ -95,6 +100,27 @@ class EventStore(SqliteEngine):
         stmt = stmt.order_by(schema.Event.started_at.desc(), schema.Event.id.desc())
         with self._session() as session:
             return event_records(session, session.scalars(stmt.limit(query.limit)).all())
+
+    def events_overlapping(self, start: datetime, end: datetime, limit: int) -> list[EventRecord]:
+        """Return the events that overlap [start, end), oldest first (the newest `limit`)."""
+        stmt = (
+            select(schema.Event)
+            .where(schema.Event.started_at < end, schema.Event.ended_at >= start)
+            .order_by(schema.Event.started_at.desc(), schema.Event.id.desc())
+            .limit(limit)
+        )
+        with self._session() as session:
+            return event_records(session, session.scalars(stmt).all()[::-1])
+
+    def unreviewed_counts(self) -> dict[str, int]:
+        """Return how many events of each camera are not reviewed yet."""
+        stmt = (
+            select(schema.Event.camera_id, func.count())
+            .where(schema.Event.reviewed.is_(False))
+            .group_by(schema.Event.camera_id)
+        )
+        with self._session() as session:
+            return dict(session.execute(stmt).tuples().all())
 
     def event_detections(self, event_ids: Iterable[int]) -> dict[int, list[DetectionRecord]]:
         """Return the detections of each event (oldest first), for many events in one go."""
@@ -217,6 +243,7 @@ def _record(row: schema.Event, dets: list[tuple[int, str, str | None, str]]) -> 
         note=row.note,
         breakdown=_breakdown(row),
         clip_detection_id=clips[-1] if clips else None,
+        snoozed=row.snoozed,
     )
 
 

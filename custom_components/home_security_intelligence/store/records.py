@@ -100,6 +100,7 @@ class EventRecord:
     breakdown: RiskBreakdown | None = None
     clip_detection_id: int | None = None
     """The newest detection of the event that came from a video clip (its clip is linked)."""
+    snoozed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

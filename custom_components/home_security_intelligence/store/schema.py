@@ -164,6 +164,8 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
+    snoozed: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The camera's alerts were snoozed when the event was stored."""
     prior_score: Mapped[int | None] = mapped_column(Integer)
     llm_score: Mapped[int | None] = mapped_column(Integer)
     llm_adjustment: Mapped[int | None] = mapped_column(Integer)
