@@ -600,6 +600,8 @@ async def test_options_ask_each_camera_role(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"front_door": "entry_point", "street": "street"}
     )
+    assert result["step_id"] == "zone_camera"
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["camera_roles"] == {"front_door": "entry_point", "street": "street"}
     assert entry.options["alarm_entity"] == "alarm_control_panel.house"

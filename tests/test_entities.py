@@ -285,7 +285,9 @@ async def test_bus_events_carry_documented_fields(
         "snoozed",
         "thumbnail_url",
         "snapshot_url",
+        "clip_url",
     }
+    assert first["clip_url"] is None  # a still
     assert (first["camera_id"], first["camera_name"]) == ("front_door", "Front Door")
     device = dr.async_get(hass).async_get(first["device_id"])
     assert device is not None

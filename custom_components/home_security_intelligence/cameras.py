@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, callback
@@ -24,7 +25,8 @@ from .const import (
     SIGNAL_HUB_UPDATED,
     SIGNAL_NEW_CAMERA,
 )
-from .payload import event_payload, image_urls
+from .payload import clip_url, event_payload, image_urls
+from .pipeline.clip_frames import is_clip_file
 from .pipeline.detection import DetectedImage
 from .pipeline.runtime import Runtime
 from .snooze import Snoozes
@@ -196,7 +198,15 @@ class CameraRegistry(Mapping[str, CameraState]):
             "first_in_batch": first,
             "previous_batch_started_at": previous.isoformat() if first and previous else None,
             "snoozed": self.snoozes.active(state.camera_id),
-            **image_urls(self._hass, self._entry_id, ids[0] if image.thumbnail else None),
+            **image_urls(
+                self._hass,
+                self._entry_id,
+                ids[0] if image.thumbnail else None,
+                is_clip_file(Path(job.file_path)),
+            ),
+            "clip_url": clip_url(
+                self._hass, self._entry_id, ids[0] if is_clip_file(Path(job.file_path)) else None
+            ),
         }
         self._hass.bus.async_fire(EVENT_DETECTION, payload)
         if first:

@@ -63,6 +63,7 @@ from .const import (
     CONF_SNAPSHOT_COUNT,
     CONF_SNAPSHOT_INTERVAL,
     CONF_UPLOAD_SETTLE,
+    CONF_ZONES,
     DEFAULT_OPTIONS,
     DOMAIN,
 )
@@ -84,7 +85,8 @@ from .pipeline.nemotron_analyzer import (
     AnalyzerUnreachableError,
     NemotronAnalyzer,
 )
-from .pipeline.risk_prior import ROLES
+from .pipeline.risk_prior import GROUP_ORDER, ROLES
+from .pipeline.zones import ZoneError, ZoneFilter, format_areas
 from .store.redis_store import RedisWorkStore, connect
 from .store.work_store import WorkStoreError
 
@@ -296,7 +298,8 @@ def _number(low: float, high: float, step: float, unit: str = "") -> NumberSelec
 
 
 class HsiOptionsFlow(OptionsFlow):
-    """Tune thresholds, timings and risk context, camera entities, then each camera's role.
+    """Tune thresholds, timings and risk context, camera entities, then each camera's role and
+    zones.
 
     Everything applies at once, without a reload.
     """
@@ -305,6 +308,8 @@ class HsiOptionsFlow(OptionsFlow):
         """Start with nothing entered."""
         self._tuning: dict[str, Any] = {}
         self._chosen: list[str] = []
+        self._roles: dict[str, str] = {}
+        self._zone_camera = ""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the tuning and household-context form."""
@@ -414,7 +419,8 @@ class HsiOptionsFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         """Give each camera a role: entry point, driveway, yard, street or other."""
         if user_input is not None:
-            return self.async_create_entry(data=self._with_roles(user_input))
+            self._roles = user_input
+            return await self.async_step_zone_camera()
         roles: dict[str, str] = self.config_entry.options.get(CONF_CAMERA_ROLES, {})
         schema = probatio.Schema(
             {
@@ -426,6 +432,76 @@ class HsiOptionsFlow(OptionsFlow):
         )
         return self.async_show_form(step_id="cameras", data_schema=schema)
 
+    async def async_step_zone_camera(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick a camera whose zones and filters to edit, or none to save."""
+        if user_input is not None:
+            if not (camera := user_input.get("camera")):
+                return self.async_create_entry(data=self._with_roles(self._roles))
+            self._zone_camera = camera
+            return await self.async_step_zones()
+        schema = probatio.Schema(
+            {
+                probatio.Optional("camera"): SelectSelector(
+                    SelectSelectorConfig(options=self._cameras(), mode=SelectSelectorMode.DROPDOWN)
+                )
+            }
+        )
+        return self.async_show_form(step_id="zone_camera", data_schema=schema)
+
+    async def async_step_zones(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Set one camera's minimum object size, minimum confidences and ignore areas."""
+        zones: dict[str, Any] = dict(self.config_entry.options.get(CONF_ZONES, {}))
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            options = {
+                "min_size": user_input.get("min_size", 0.0),
+                "min_confidence": {
+                    group: user_input[f"min_confidence_{group}"]
+                    for group in GROUP_ORDER
+                    if user_input.get(f"min_confidence_{group}") is not None
+                },
+                "ignore_areas": user_input.get("ignore_areas", ""),
+            }
+            try:
+                zone = ZoneFilter.from_options(options)
+            except ZoneError as err:
+                errors[_zone_field(err, options["min_confidence"])] = err.code
+            else:
+                zones.pop(self._zone_camera, None)
+                if zone != ZoneFilter():
+                    zones[self._zone_camera] = zone.to_options()
+                return self.async_create_entry(
+                    data={**self._with_roles(self._roles), CONF_ZONES: zones}
+                )
+        current = ZoneFilter.from_options(zones.get(self._zone_camera, {}))
+        schema = probatio.Schema(
+            {
+                probatio.Optional("min_size"): NumberSelector(
+                    NumberSelectorConfig(step="any", mode=NumberSelectorMode.BOX)
+                ),
+                **{
+                    probatio.Optional(f"min_confidence_{group}"): NumberSelector(
+                        NumberSelectorConfig(step="any", mode=NumberSelectorMode.BOX)
+                    )
+                    for group in GROUP_ORDER
+                },
+                probatio.Optional("ignore_areas"): TextSelector(TextSelectorConfig(multiline=True)),
+            }
+        )
+        suggested = user_input or {
+            "min_size": current.min_size,
+            **{f"min_confidence_{g}": v for g, v in current.min_confidence.items()},
+            "ignore_areas": format_areas(current.ignore_areas),
+        }
+        return self.async_show_form(
+            step_id="zones",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders={"camera": self._zone_camera},
+        )
+
     def _cameras(self) -> list[str]:
         known: set[str] = set(self.config_entry.options.get(CONF_CAMERA_ROLES, {}))
         known |= {c["camera_id"] for c in self._tuning.get(CONF_CAMERA_ENTITIES, {}).values()}
@@ -434,7 +510,23 @@ class HsiOptionsFlow(OptionsFlow):
         return sorted(known)
 
     def _with_roles(self, roles: dict[str, str]) -> dict[str, Any]:
-        return {**self._tuning, CONF_CAMERA_ROLES: roles}
+        data = {**self._tuning, CONF_CAMERA_ROLES: roles}
+        if zones := self.config_entry.options.get(CONF_ZONES):
+            data[CONF_ZONES] = zones
+        return data
+
+
+def _zone_field(err: ZoneError, min_confidence: Mapping[str, Any]) -> str:
+    """Return the zones form field a ZoneError is about."""
+    if err.code == "invalid_min_size":
+        return "min_size"
+    if err.code == "invalid_min_confidence":
+        for group, value in min_confidence.items():
+            try:
+                ZoneFilter.from_options({"min_confidence": {group: value}})
+            except ZoneError:
+                return f"min_confidence_{group}"
+    return "ignore_areas"
 
 
 def _resolve(hass: HomeAssistant, values: list[str], domains: tuple[str, ...]) -> list[str]:

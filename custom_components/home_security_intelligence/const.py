@@ -29,6 +29,8 @@ CONF_PERSON_ENTITIES: Final = "person_entities"
 CONF_ALARM_ENTITY: Final = "alarm_entity"
 CONF_GUESTS_ENTITY: Final = "guests_entity"
 CONF_DELIVERY_ENTITY: Final = "delivery_entity"
+CONF_ZONES: Final = "zones"
+"""Per camera id: its zones and filters (`pipeline.zones.ZoneFilter.to_options`)."""
 CONF_SEND_SNAPSHOTS: Final = "send_snapshots"
 CONF_CAMERA_ENTITIES: Final = "camera_entities"
 CONF_SNAPSHOT_INTERVAL: Final = "snapshot_interval_seconds"
@@ -68,5 +70,13 @@ THUMBNAIL_DIR: Final = "thumbnails"
 SNAPSHOT_DIR: Final = "snapshots"
 
 IMAGE_SUFFIXES: Final = frozenset({".jpg", ".jpeg", ".png"})
+CLIP_CONTENT_TYPES: Final = {
+    ".mp4": "video/mp4",
+    ".mkv": "video/x-matroska",
+    ".avi": "video/x-msvideo",
+    ".mov": "video/quicktime",
+}
+CLIP_SUFFIXES: Final = frozenset(CLIP_CONTENT_TYPES)
+UPLOAD_SUFFIXES: Final = IMAGE_SUFFIXES | CLIP_SUFFIXES
 
 RISK_LEVELS: Final = tuple(RiskLevel)

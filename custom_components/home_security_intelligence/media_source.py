@@ -1,8 +1,9 @@
-"""Media browser: cameras, then days, then events, then their annotated images, newest first."""
+"""Media browser: cameras, then days, then events, then their clips and annotated images."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from homeassistant.components.media_player.const import MediaClass
 from homeassistant.components.media_source import (
@@ -16,9 +17,9 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
+from .const import CLIP_CONTENT_TYPES, DOMAIN
 from .data import HsiRuntimeData
-from .store.records import AnalysisStatus, EventQuery, EventRecord
+from .store.records import AnalysisStatus, DetectionRecord, EventQuery, EventRecord
 from .urls import image_path, signed_image_url
 
 MAX_EVENTS_PER_DAY = 500
@@ -30,7 +31,10 @@ async def async_get_media_source(hass: HomeAssistant) -> HsiMediaSource:
 
 
 class HsiMediaSource(MediaSource):
-    """Browses stored events; identifiers are `entry/camera[/day[/event]]` or `entry/image/id`."""
+    """Browses stored events; identifiers are `entry/camera[/day[/event]]` or `entry/kind/id`.
+
+    `kind` is image (annotated), snapshot (the original still) or clip (the video clip).
+    """
 
     name = "Home Security Intelligence"
 
@@ -47,10 +51,14 @@ class HsiMediaSource(MediaSource):
         return data
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
-        """Resolve an annotated image or a full snapshot to its view URL (HA signs it)."""
+        """Resolve an annotated image, a full snapshot or a clip to its view URL (HA signs it)."""
         parts = item.identifier.split("/")
-        if len(parts) != 3 or parts[1] not in ("image", "snapshot") or not parts[2].isdecimal():
-            raise Unresolvable(f"Not an image: {item.identifier}")
+        if (
+            len(parts) != 3
+            or parts[1] not in ("image", "snapshot", "clip")
+            or not parts[2].isdecimal()
+        ):
+            raise Unresolvable(f"Not an image or clip: {item.identifier}")
         runtime = self._runtime(parts[0])
         detection_id = int(parts[2])
         if parts[1] == "image":
@@ -58,6 +66,13 @@ class HsiMediaSource(MediaSource):
         records = await self.hass.async_add_executor_job(runtime.db.detections, [detection_id])
         if not records:
             raise Unresolvable(f"Unknown detection {detection_id}")
+        clip_mime = _clip_mime(records[0])
+        if parts[1] == "clip":
+            if clip_mime is None:
+                raise Unresolvable(f"Detection {detection_id} is not from a clip")
+            return PlayMedia(image_path(parts[0], "clip", detection_id), clip_mime)
+        if clip_mime is not None:
+            raise Unresolvable(f"Detection {detection_id} is from a clip, not a still")
         mime = "image/png" if records[0].file_path.lower().endswith(".png") else "image/jpeg"
         return PlayMedia(image_path(parts[0], "snapshot", detection_id), mime)
 
@@ -134,13 +149,16 @@ class HsiMediaSource(MediaSource):
             runtime.db.detections, event.detection_ids
         )
         seen: set[str] = set()
-        children: list[BrowseMediaSource] = []
+        children = self._clips(runtime, detections)
         for det in reversed(detections):
             if det.thumbnail_path is None or det.thumbnail_path in seen:
                 continue
             seen.add(det.thumbnail_path)
             when = dt_util.as_local(det.detected_at).strftime("%H:%M:%S")
             thumbnail = self._thumbnail(runtime, det.id)
+            kinds = [("image", "")]
+            if _clip_mime(det) is None:
+                kinds.append(("snapshot", " full snapshot"))
             children.extend(
                 BrowseMediaSource(
                     domain=DOMAIN,
@@ -152,13 +170,44 @@ class HsiMediaSource(MediaSource):
                     can_expand=False,
                     thumbnail=thumbnail,
                 )
-                for kind, suffix in (("image", ""), ("snapshot", " full snapshot"))
+                for kind, suffix in kinds
             )
         base = f"{runtime.entry_id}/{camera_id}/{day.isoformat()}/{event_id}"
         return _folder(base, _event_title(event), children)
 
+    def _clips(
+        self, runtime: HsiRuntimeData, detections: list[DetectionRecord]
+    ) -> list[BrowseMediaSource]:
+        """Return a playable video item per clip of the event, newest first."""
+        newest: dict[str, DetectionRecord] = {}
+        for det in detections:
+            if _clip_mime(det) is not None:
+                newest[det.file_path] = det
+        items: list[BrowseMediaSource] = []
+        for det in sorted(newest.values(), key=lambda d: d.detected_at, reverse=True):
+            first = min(d.detected_at for d in detections if d.file_path == det.file_path)
+            when = dt_util.as_local(first).strftime("%H:%M:%S")
+            items.append(
+                BrowseMediaSource(
+                    domain=DOMAIN,
+                    identifier=f"{runtime.entry_id}/clip/{det.id}",
+                    media_class=MediaClass.VIDEO,
+                    media_content_type=_clip_mime(det) or "",
+                    title=f"{when} clip {Path(det.file_path).name}",
+                    can_play=True,
+                    can_expand=False,
+                    thumbnail=self._thumbnail(runtime, det.id) if det.thumbnail_path else None,
+                )
+            )
+        return items
+
     def _thumbnail(self, runtime: HsiRuntimeData, detection_id: int) -> str:
         return signed_image_url(self.hass, runtime.entry_id, "thumbnail", detection_id)
+
+
+def _clip_mime(detection: DetectionRecord) -> str | None:
+    """Return the video MIME type of the clip a detection came from; None for a still."""
+    return CLIP_CONTENT_TYPES.get(Path(detection.file_path).suffix.lower())
 
 
 def _event_title(event: EventRecord) -> str:

@@ -29,14 +29,28 @@ def event_fields(event: EventRecord) -> dict[str, Any]:
     }
 
 
-def image_urls(hass: HomeAssistant, entry_id: str, detection_id: int | None) -> dict[str, Any]:
-    """Return signed thumbnail and snapshot URLs of a detection (None without a thumbnail)."""
+def image_urls(
+    hass: HomeAssistant, entry_id: str, detection_id: int | None, from_clip: bool = False
+) -> dict[str, Any]:
+    """Return signed thumbnail and snapshot URLs of a detection (None without a thumbnail).
+
+    A detection from a video clip has no still snapshot: its thumbnail is the sampled frame.
+    """
     if detection_id is None:
         return {"thumbnail_url": None, "snapshot_url": None}
     return {
         "thumbnail_url": signed_image_url(hass, entry_id, "thumbnail", detection_id),
-        "snapshot_url": signed_image_url(hass, entry_id, "snapshot", detection_id),
+        "snapshot_url": None
+        if from_clip
+        else signed_image_url(hass, entry_id, "snapshot", detection_id),
     }
+
+
+def clip_url(hass: HomeAssistant, entry_id: str, detection_id: int | None) -> str | None:
+    """Return the signed URL of the video clip a detection came from (None for a still)."""
+    if detection_id is None:
+        return None
+    return signed_image_url(hass, entry_id, "clip", detection_id)
 
 
 def event_payload(
@@ -52,5 +66,6 @@ def event_payload(
         "camera_name": camera_name,
         "device_id": device_id,
         **event_fields(event),
-        **image_urls(hass, entry_id, shown),
+        **image_urls(hass, entry_id, shown, shown is not None and shown == event.clip_detection_id),
+        "clip_url": clip_url(hass, entry_id, event.clip_detection_id),
     }

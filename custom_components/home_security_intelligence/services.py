@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 import re
 from typing import Any
 
@@ -31,9 +32,11 @@ from .camera_sources import DEFAULT_SNAPSHOT_INTERVAL, MAX_COUNT, MAX_INTERVAL, 
 from .cameras import camera_of_identifier, device_identifier
 from .const import DOMAIN, RISK_LEVELS
 from .data import HsiConfigEntry, HsiRuntimeData
+from .payload import clip_url
+from .pipeline.clip_frames import is_clip_file
 from .risk_levels import MIN_SCORE, RiskLevel
 from .snooze import MAX_SNOOZE, MIN_SNOOZE
-from .store.records import EventQuery
+from .store.records import DetectionRecord, EventQuery
 from .urls import signed_image_url
 
 ATTR_ENTRY = "config_entry_id"
@@ -142,6 +145,7 @@ GET_EVENTS_SCHEMA = probatio.Schema(
         probatio.Optional("limit", default=50): probatio.All(
             probatio.Coerce(int), probatio.Range(min=1, max=500)
         ),
+        probatio.Optional("include_filtered", default=False): cv.boolean,
     }
 )
 ACKNOWLEDGE_SCHEMA = probatio.Schema(
@@ -293,9 +297,8 @@ async def _get_events(call: ServiceCall) -> ServiceResponse:
                             )
                             if d.thumbnail_path
                             else None,
-                            "snapshot_url": signed_image_url(
-                                hass, runtime.entry_id, "snapshot", d.id
-                            ),
+                            "frame_offset_s": d.frame_offset_s,
+                            **_source_urls(hass, runtime.entry_id, d),
                         }
                         for d in detections
                     ],
@@ -303,7 +306,43 @@ async def _get_events(call: ServiceCall) -> ServiceResponse:
             )
     found.sort(key=lambda e: (str(e["started_at"]), str(e["event_id"]).zfill(12)), reverse=True)
     result: list[JsonValueType] = list(found[: query.limit])
-    return {"events": result}
+    if not call.data["include_filtered"]:
+        return {"events": result}
+    return {"events": result, "filtered": await _filtered(call, query)}
+
+
+async def _filtered(call: ServiceCall, query: EventQuery) -> list[JsonValueType]:
+    """Return the detections zone filters set aside (cameras, period and limit of `query`)."""
+    hass = call.hass
+    found: list[JsonObjectType] = []
+    for runtime in _runtimes(hass, call, one=False):
+        records = await hass.async_add_executor_job(runtime.db.filtered_detections, query)
+        found.extend(
+            {
+                "id": d.id,
+                "config_entry_id": runtime.entry_id,
+                "camera_id": d.camera_id,
+                "object_type": d.object_type,
+                "confidence": d.confidence,
+                "bbox": list(d.bbox),
+                "captured_at": d.detected_at.isoformat(),
+                "filtered": d.filtered,
+                "frame_offset_s": d.frame_offset_s,
+                **_source_urls(hass, runtime.entry_id, d),
+            }
+            for d in records
+        )
+    found.sort(key=lambda d: (str(d["captured_at"]), str(d["id"]).zfill(20)), reverse=True)
+    return list(found[: query.limit])
+
+
+def _source_urls(hass: HomeAssistant, entry_id: str, d: DetectionRecord) -> dict[str, str | None]:
+    """Return the signed URL of the still or the clip a detection came from."""
+    from_clip = is_clip_file(Path(d.file_path))
+    return {
+        "snapshot_url": None if from_clip else signed_image_url(hass, entry_id, "snapshot", d.id),
+        "clip_url": clip_url(hass, entry_id, d.id if from_clip else None),
+    }
 
 
 async def _acknowledge(call: ServiceCall) -> None:

@@ -1,4 +1,4 @@
-"""Image URLs served by the integration's view, signed for notifications, and URL redaction."""
+"""Image and clip URLs served by the integration's view, signed for notifications; redaction."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from homeassistant.core import HomeAssistant
 from .const import DOMAIN
 
 SIGNED_URL_TTL = timedelta(hours=24)
-ImageKind = Literal["thumbnail", "snapshot"]
+ImageKind = Literal["thumbnail", "snapshot", "clip"]
 VIEW_URL = f"/api/{DOMAIN}/{{entry_id}}/{{kind}}/{{detection_id}}"
 
 
 def image_path(entry_id: str, kind: ImageKind, detection_id: int) -> str:
-    """Return the view path of a detection's thumbnail or original snapshot."""
+    """Return the view path of a detection's thumbnail, original snapshot or video clip."""
     return VIEW_URL.format(entry_id=entry_id, kind=kind, detection_id=detection_id)
 
 

@@ -1,4 +1,4 @@
-"""Authenticated view serving detection thumbnails and the snapshots they came from.
+"""Authenticated view serving detection thumbnails and the snapshots or clips they came from.
 
 A snapshot is an upload under the camera root or a camera-entity snapshot in the entry's
 own snapshot folder; either is read only from inside its folder.
@@ -7,6 +7,7 @@ own snapshot folder; either is read only from inside its folder.
 from __future__ import annotations
 
 from http import HTTPStatus
+import os
 from pathlib import Path
 import re
 
@@ -15,14 +16,16 @@ from aiohttp import web
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
-from .const import DOMAIN
+from .const import CLIP_CONTENT_TYPES, DOMAIN
 from .data import HsiRuntimeData
-from .pipeline.bounded_read import UnsafeFileError, read_inside
+from .pipeline.bounded_read import UnsafeFileError, open_inside, read_inside
+from .pipeline.clip_frames import MAX_CLIP_BYTES
 from .pipeline.image_loader import MAX_IMAGE_BYTES
 from .pipeline.snapshot_files import inside
 from .urls import VIEW_URL
 
 _CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+_CLIP_CHUNK = 256 * 1024
 _ID = re.compile(r"[0-9]{1,19}", re.ASCII)
 MAX_ID = 2**63 - 1  # SQLite's largest integer
 
@@ -58,7 +61,7 @@ class ImageView(HomeAssistantView):
             entry is None
             or entry.domain != DOMAIN
             or entry.state is not ConfigEntryState.LOADED
-            or kind not in ("thumbnail", "snapshot")
+            or kind not in ("thumbnail", "snapshot", "clip")
             or number is None
         ):
             return web.Response(status=HTTPStatus.NOT_FOUND)
@@ -67,6 +70,8 @@ class ImageView(HomeAssistantView):
         if found is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)
         path, folder = found
+        if kind == "clip":
+            return await _serve_clip(request, path, folder)
         try:
             body = await hass.async_add_executor_job(read_inside, path, folder, MAX_IMAGE_BYTES)
         except (UnsafeFileError, OSError, ValueError):
@@ -93,9 +98,61 @@ def image_file(data: HsiRuntimeData, kind: str, detection_id: int) -> tuple[Path
         raw, folder = record.file_path, snapshots
     else:
         raw, folder = record.file_path, data.root
-    if raw is None:
+    wanted = CLIP_CONTENT_TYPES if kind == "clip" else _CONTENT_TYPES
+    if raw is None or (kind != "thumbnail" and Path(raw).suffix.lower() not in wanted):
         return None
     path = Path(raw).resolve()
     if not path.is_relative_to(folder.resolve()) or not path.is_file():
         return None
     return path, folder
+
+
+async def _serve_clip(request: web.Request, path: Path, folder: Path) -> web.StreamResponse:
+    """Stream a clip, or the byte range asked for, from one checked descriptor.
+
+    Only the bytes present when it was opened are sent, and never a clip larger than
+    MAX_CLIP_BYTES; every read runs in the executor.
+    """
+    hass = request.app[KEY_HASS]
+    try:
+        fd, info = await hass.async_add_executor_job(open_inside, path, folder)
+    except (UnsafeFileError, OSError):
+        return web.Response(status=HTTPStatus.NOT_FOUND)
+    try:
+        size = info.st_size
+        if size > MAX_CLIP_BYTES:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        try:
+            start, stop, _step = request.http_range.indices(size)
+        except ValueError:
+            start, stop = -1, -1
+        if not 0 <= start < stop <= size:
+            return web.Response(
+                status=HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
+                headers={"Content-Range": f"bytes */{size}"},
+            )
+        partial = (start, stop) != (0, size)
+        response = web.StreamResponse(
+            status=HTTPStatus.PARTIAL_CONTENT if partial else HTTPStatus.OK,
+            headers={
+                "Accept-Ranges": "bytes",
+                "Cache-Control": "private, max-age=86400",
+                "Content-Type": CLIP_CONTENT_TYPES[path.suffix.lower()],
+            },
+        )
+        if partial:
+            response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+        response.content_length = stop - start
+        await response.prepare(request)
+        while start < stop:
+            chunk = await hass.async_add_executor_job(
+                os.pread, fd, min(_CLIP_CHUNK, stop - start), start
+            )
+            if not chunk:
+                break
+            await response.write(chunk)
+            start += len(chunk)
+        await response.write_eof()
+        return response
+    finally:
+        await hass.async_add_executor_job(os.close, fd)

@@ -216,11 +216,13 @@ async def test_camera_id_for(hass: HomeAssistant, root: Path, tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("name", "expected"),
     [("a.jpg", True), ("a.JPG", True), ("a.jpeg", True), ("a.png", True), ("a.gif", False),
-     ("a.jpg.tmp", False), (".a.jpg", False), ("jpg", False), ("a", False)],
+     ("a.jpg.tmp", False), (".a.jpg", False), ("jpg", False), ("a", False),
+     ("a.mp4", True), ("a.MKV", True), ("a.avi", True), ("a.mov", True), ("a.mp4.part", False),
+     (".a.mp4", False), ("a.webm", False)],
 )  # fmt: skip
-def test_is_image_file(name: str, expected: bool) -> None:
-    """Only visible .jpg/.jpeg/.png names are images."""
-    assert FileWatcher.is_image_file(Path("/cams/front", name)) is expected
+def test_is_upload_file(name: str, expected: bool) -> None:
+    """Only visible .jpg/.jpeg/.png names and .mp4/.mkv/.avi/.mov clips are uploads."""
+    assert FileWatcher.is_upload_file(Path("/cams/front", name)) is expected
 
 
 async def test_settled_upload_is_checked_by_the_image_loader(

@@ -116,7 +116,7 @@ def test_a_purge_of_more_thumbnails_than_sqlite_variables(db: Database) -> None:
             ((i, f"/c/front/{i}.jpg", WHEN, WHEN) for i in range(1, TOO_MANY + 1)),
         )
         conn.executemany(
-            "INSERT INTO detections VALUES (?, ?, 'front', 'person', 0.9, 1, 1, 1, 1, ?, ?, 'old')",
+            "INSERT INTO detections VALUES (?, ?, 'front', 'person', 0.9, 1, 1, 1, 1, ?, ?, 'old', NULL, NULL)",
             ((i, i, WHEN, f"/t/{i}.jpg") for i in range(1, TOO_MANY + 1)),
         )
 

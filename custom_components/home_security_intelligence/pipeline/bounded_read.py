@@ -35,6 +35,22 @@ def read_inside(path: Path, folder: Path, cap: int) -> bytes:
     inside `folder`. At most `cap` + 1 bytes are read from it, whatever its size said.
     Raises UnsafeFileError, or OSError when it cannot be opened or read.
     """
+    fd, _info = open_inside(path, folder)
+    try:
+        data = _read_at_most(fd, cap + 1)
+    finally:
+        os.close(fd)
+    if len(data) > cap:
+        raise FileTooLargeError(len(data))
+    return data
+
+
+def open_inside(path: Path, folder: Path) -> tuple[int, os.stat_result]:
+    """Open the regular file `path` resolves to inside `folder`; return its fd and stat.
+
+    Checked as `read_inside` describes; the caller closes the descriptor. Raises
+    UnsafeFileError, or OSError when it cannot be opened.
+    """
     root = folder.resolve()
     target = path.resolve()
     if not target.is_relative_to(root):
@@ -42,16 +58,20 @@ def read_inside(path: Path, folder: Path, cap: int) -> bytes:
     fd = os.open(target, _FLAGS)
     try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsafeFileError("not a regular file")
-        if not _opened_inside(fd, info, target, root):
-            raise OutsideFolderError("it points outside the camera folder")
-        data = _read_at_most(fd, cap + 1)
-    finally:
+        problem = (
+            UnsafeFileError("not a regular file")
+            if not stat.S_ISREG(info.st_mode)
+            else None
+            if _opened_inside(fd, info, target, root)
+            else OutsideFolderError("it points outside the camera folder")
+        )
+    except BaseException:
         os.close(fd)
-    if len(data) > cap:
-        raise FileTooLargeError(len(data))
-    return data
+        raise
+    if problem is not None:
+        os.close(fd)
+        raise problem
+    return fd, info
 
 
 def _opened_inside(fd: int, info: os.stat_result, target: Path, root: Path) -> bool:

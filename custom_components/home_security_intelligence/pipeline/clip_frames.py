@@ -21,10 +21,10 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 from PIL import Image, ImageChops
 
+from ..const import CLIP_SUFFIXES
 from .capture_time import time_from_name
 from .image_loader import InvalidImageError, LoadedImage
 
-CLIP_SUFFIXES = frozenset({".mp4", ".mkv", ".avi", ".mov"})
 MAX_CLIP_BYTES = 512 * 1024 * 1024
 MAX_SIDE = 4096
 MAX_PIXELS = 4096 * 2160

@@ -1,11 +1,16 @@
-"""Detection: image workers load each queued image, detect, draw its thumbnail, store, batch."""
+"""Detection: image workers load each queued image, detect, draw its thumbnail, store, batch.
+
+A video clip is sampled into frames (one clip decodes at a time), each frame detected and
+stored with its offset. Each camera's zones and filters judge the detections before they
+are stored: filtered ones are kept with their reason but open no batch.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 import logging
 import os
 from pathlib import Path
@@ -14,11 +19,12 @@ import re
 
 from homeassistant.util import dt as dt_util
 
-from ..const import CONF_CONFIDENCE_THRESHOLD
+from ..const import CONF_CONFIDENCE_THRESHOLD, CONF_ZONES
 from ..service_health import ServiceHealth
 from ..store.database import Database
-from ..store.records import ImageState
+from ..store.records import ImageState, StoredFrame
 from .batching import Batching
+from .clip_frames import Clip, ClipFrame, is_clip_file, load_clip
 from .detector_client import DetectorClient, DetectorError, DetectorRejectedError
 from .fs_names import readable
 from .image_loader import InvalidImageError, LoadedImage, load_image
@@ -27,6 +33,7 @@ from .runtime import Runtime
 from .snapshot_files import inside
 from .thumbnail_generator import ThumbnailGenerator
 from .work_queue import WorkQueue
+from .zones import ZoneError, ZoneFilter, apply_filter
 
 _LOGGER = logging.getLogger(__name__)
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
@@ -76,6 +83,7 @@ class DetectionStage:
         self._batching = batching
         self._on_detected = on_detected
         self._in_flight: set[int] = set()
+        self._clip_slot = asyncio.Semaphore(1)  # one clip decodes at a time: never both cores
 
     def start(self) -> None:
         """Start the image workers."""
@@ -111,30 +119,129 @@ class DetectionStage:
             done = job
 
     async def _process(self, job: ImageJob) -> None:
+        if is_clip_file(Path(job.file_path)):
+            await self._process_clip(job)
+            return
         loaded = await self._runtime.run(self._load, job)
         if loaded is None:
             return
         try:
-            detections = await self._detect(job, loaded)
+            found = await self._detect(job, loaded)
         except DetectorRejectedError as err:
-            _LOGGER.warning("Detector rejected %s: %s", readable(job.file_path), err)
-            await self._runtime.run(
-                self._db.mark_image, job.image_id, ImageState.INVALID, str(err), dt_util.utcnow()
-            )
+            await self._rejected(job, err)
             return
-        ids, thumbnail = await self._runtime.run(self._persist, job, loaded, detections)
-        if ids:
-            batch_id = await self._batching.add(job.camera_id, ids, dt_util.utcnow())
-            self._on_detected(
-                DetectedImage(
-                    job,
-                    tuple(ids),
-                    tuple(detections),
-                    thumbnail,
-                    batch_id,
-                    self._queue.waited(job),
-                )
+        detections, reasons = self._judge(job.camera_id, found, (loaded.width, loaded.height))
+        ids, thumbnail = await self._runtime.run(self._persist, job, loaded, detections, reasons)
+        await self._hand_on(job, ids, detections, reasons, thumbnail)
+
+    async def _rejected(self, job: ImageJob, err: DetectorRejectedError) -> None:
+        _LOGGER.warning("Detector rejected %s: %s", readable(job.file_path), err)
+        await self._runtime.run(
+            self._db.mark_image, job.image_id, ImageState.INVALID, str(err), dt_util.utcnow()
+        )
+
+    async def _hand_on(
+        self,
+        job: ImageJob,
+        ids: list[int],
+        detections: list[Detection],
+        reasons: list[str | None],
+        thumbnail: str | None,
+    ) -> None:
+        """Batch the counted detections and publish them; filtered ones go no further."""
+        if not ids:
+            return
+        counted = [d for d, reason in zip(detections, reasons, strict=True) if reason is None]
+        batch_id = await self._batching.add(job.camera_id, ids, dt_util.utcnow())
+        self._on_detected(
+            DetectedImage(
+                job, tuple(ids), tuple(counted), thumbnail, batch_id, self._queue.waited(job)
             )
+        )
+
+    def _judge(
+        self, camera_id: str, detections: list[Detection], size: tuple[int, int]
+    ) -> tuple[list[Detection], list[str | None]]:
+        """Return the detections and, for each, why the camera's zones set it aside (or None)."""
+        raw = (self._runtime.option(CONF_ZONES) or {}).get(camera_id)
+        if not raw:
+            return detections, [None] * len(detections)
+        try:
+            zone = ZoneFilter.from_options(raw)
+        except ZoneError as err:
+            _LOGGER.warning("Zones of %s are invalid and not applied: %s", camera_id, err)
+            return detections, [None] * len(detections)
+        verdicts = apply_filter(detections, size, zone)
+        return [v.detection for v in verdicts], [v.filtered for v in verdicts]
+
+    async def _process_clip(self, job: ImageJob) -> None:
+        """Sample the clip, detect and judge each frame, store them all at once, batch."""
+        async with self._clip_slot:
+            clip = await self._runtime.run(self._load_clip, job)
+        if clip is None:
+            return
+        frames: list[tuple[ClipFrame, list[Detection], list[str | None]]] = []
+        for frame in clip.frames:
+            name = f"{Path(job.file_path).stem}_{frame.offset_s:.1f}s.jpg"
+            try:
+                found = await self._detect(job, frame.image, name)
+            except DetectorRejectedError as err:
+                await self._rejected(job, err)
+                return
+            size = (frame.image.width, frame.image.height)
+            frames.append((frame, *self._judge(job.camera_id, found, size)))
+        ids, thumbnail = await self._runtime.run(self._persist_clip, job, frames)
+        detections = [d for _, found, _ in frames for d in found]
+        reasons = [r for _, _, why in frames for r in why]
+        await self._hand_on(job, ids, detections, reasons, thumbnail)
+
+    def _load_clip(self, job: ImageJob) -> Clip | None:
+        """Sample a clip if the ledger still wants it; mark it invalid if unusable (executor)."""
+        if self._db.image_state(job.image_id) != ImageState.PENDING:
+            return None
+        path = Path(job.file_path)
+        shown = readable(path)
+        try:
+            clip = load_clip(path, self._root)
+        except InvalidImageError as err:
+            _LOGGER.warning("Skipping %s: %s", shown, err)
+            self._db.mark_image(job.image_id, ImageState.INVALID, str(err), dt_util.utcnow())
+            return None
+        if clip.defect:
+            _LOGGER.warning("Clip %s %s; using its %d frames", shown, clip.defect, len(clip.frames))
+        return clip
+
+    def _persist_clip(
+        self, job: ImageJob, frames: list[tuple[ClipFrame, list[Detection], list[str | None]]]
+    ) -> tuple[list[int], str | None]:
+        """Draw each frame's thumbnail, then store every frame in one go (executor).
+
+        Returns the counted detection ids and the newest frame thumbnail.
+        """
+        start = datetime.fromisoformat(job.timestamp)
+        stored: list[StoredFrame] = []
+        newest: str | None = None
+        for index, (frame, detections, reasons) in enumerate(frames):
+            counted = [d for d, r in zip(detections, reasons, strict=True) if r is None]
+            thumbnail = self._thumbnail(job, frame.image, counted, index)
+            newest = thumbnail or newest
+            captured = start + timedelta(seconds=frame.offset_s)
+            stored.append(StoredFrame(detections, reasons, captured, thumbnail, frame.offset_s))
+        ids = self._db.store_frames(job, stored, dt_util.utcnow())
+        return ids, newest if ids else None
+
+    def _thumbnail(
+        self, job: ImageJob, image: LoadedImage, counted: list[Detection], frame: int
+    ) -> str | None:
+        """Draw and save a clip frame's thumbnail; None without counted detections or on error."""
+        if not counted:
+            return None
+        try:
+            jpeg = self._thumbnails.render(image.data, counted)
+            return str(self._thumbnails.save(jpeg, job.image_id, frame))
+        except (OSError, ValueError) as err:
+            _LOGGER.warning("Could not make the thumbnail of %s: %s", readable(job.file_path), err)
+            return None
 
     def _load(self, job: ImageJob) -> LoadedImage | None:
         """Read the image if the ledger still wants it; mark it invalid if unusable (executor)."""
@@ -151,14 +258,16 @@ class DetectionStage:
             self._db.mark_image(job.image_id, ImageState.INVALID, str(err), dt_util.utcnow())
             return None
 
-    async def _detect(self, job: ImageJob, loaded: LoadedImage) -> list[Detection]:
+    async def _detect(
+        self, job: ImageJob, loaded: LoadedImage, name: str | None = None
+    ) -> list[Detection]:
         """Call the detector until it answers; an outage never counts as 'nothing seen'."""
         attempt = 0
         while True:
             try:
                 found = await self._detector.detect_objects(
                     loaded.data,
-                    _SAFE_NAME.sub("_", os.path.basename(job.file_path)),
+                    _SAFE_NAME.sub("_", name or os.path.basename(job.file_path)),
                     loaded.content_type,
                     (loaded.width, loaded.height),
                     float(self._runtime.option(CONF_CONFIDENCE_THRESHOLD)),
@@ -175,17 +284,24 @@ class DetectionStage:
             return found
 
     def _persist(
-        self, job: ImageJob, loaded: LoadedImage, detections: list[Detection]
+        self,
+        job: ImageJob,
+        loaded: LoadedImage,
+        detections: list[Detection],
+        reasons: list[str | None],
     ) -> tuple[list[int], str | None]:
         """Write the thumbnail (named by image id), then store the detections (executor).
 
-        A thumbnail that cannot be drawn or written is logged; the detections are kept.
+        The thumbnail shows the counted detections; `reasons` says, per detection, why a
+        zone filter set it aside. A thumbnail that cannot be drawn or written is logged;
+        the detections are kept.
         """
         thumbnail: str | None = None
         jpeg: bytes | None = None
-        if detections:
+        counted = [d for d, reason in zip(detections, reasons, strict=True) if reason is None]
+        if counted:
             try:
-                jpeg = self._thumbnails.render(loaded.data, detections)
+                jpeg = self._thumbnails.render(loaded.data, counted)
             except (OSError, ValueError) as err:
                 _LOGGER.warning("Could not draw the thumbnail of %s: %s", job.file_path, err)
         if jpeg is not None:
@@ -194,5 +310,7 @@ class DetectionStage:
             except OSError as err:
                 _LOGGER.warning("Could not save the thumbnail of %s: %s", job.file_path, err)
         captured = datetime.fromisoformat(job.timestamp)
-        ids = self._db.store_detections(job, detections, captured, dt_util.utcnow(), thumbnail)
+        ids = self._db.store_detections(
+            job, detections, captured, dt_util.utcnow(), thumbnail, reasons
+        )
         return ids, thumbnail

@@ -1,4 +1,4 @@
-"""Watch the camera root with watchdog and hand image paths to the event loop."""
+"""Watch the camera root with watchdog and hand upload paths (images, clips) to the loop."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from ..const import IMAGE_SUFFIXES
+from ..const import UPLOAD_SUFFIXES
 from ..store.records import NewImage
 from .capture_time import capture_time
+from .clip_frames import clip_capture_time, is_clip_file
 from .fs_names import camera_id, readable
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,9 +57,9 @@ class FileWatcher:
         self._folders: dict[str, str] = {}
 
     @staticmethod
-    def is_image_file(path: Path) -> bool:
-        """Return True for names the pipeline reads (.jpg, .jpeg, .png)."""
-        return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+    def is_upload_file(path: Path) -> bool:
+        """Return True for visible names the pipeline reads: .jpg, .jpeg, .png and clips."""
+        return path.suffix.lower() in UPLOAD_SUFFIXES and not path.name.startswith(".")
 
     def camera_id_for(self, path: Path) -> str | None:
         """Return the camera id (first folder under the root) or None outside a camera folder."""
@@ -158,7 +159,7 @@ class FileWatcher:
             )
 
     def scan(self, under: Path | None = None) -> Iterator[Path]:
-        """Yield every image file under the camera folders, or one of them (blocking walk).
+        """Yield every upload under the camera folders, or one of them (blocking walk).
 
         A folder that cannot be listed (too long a path, no permission) is logged and skipped.
         """
@@ -168,11 +169,11 @@ class FileWatcher:
                 continue
             for name in filenames:
                 path = Path(dirpath, name)
-                if self.is_image_file(path):
+                if self.is_upload_file(path):
                     yield path
 
     def new_uploads(self, paths: Iterable[Path], tz: tzinfo) -> list[NewImage]:
-        """Describe uploads for the ledger (blocking stat).
+        """Describe uploads for the ledger (blocking stat; a clip's header may be read).
 
         Each file on its own: one that vanished, cannot be read or has too long a name is
         logged and left out, the others go on.
@@ -189,7 +190,9 @@ class FileWatcher:
                         str(path),
                         stat.st_size,
                         stat.st_mtime,
-                        capture_time(path.name, stat.st_mtime, tz),
+                        clip_capture_time(path, self.root, stat.st_mtime, tz)
+                        if is_clip_file(path)
+                        else capture_time(path.name, stat.st_mtime, tz),
                     )
                 )
             except OSError as err:
@@ -225,7 +228,7 @@ class FileWatcher:
                         self._loop.run_in_executor, None, self._adopt_folder, path
                     )
                 return
-            if not self.is_image_file(path) or self.camera_id_for(path) is None:
+            if not self.is_upload_file(path) or self.camera_id_for(path) is None:
                 return
             complete = moved or isinstance(event, FileClosedEvent)
             self._loop.call_soon_threadsafe(self._on_file, path, complete)

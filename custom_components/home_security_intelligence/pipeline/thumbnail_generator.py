@@ -40,9 +40,9 @@ class ThumbnailGenerator:
         self.output_dir = output_dir
         self.size = size
 
-    def get_output_path(self, image_id: int) -> Path:
-        """Return where the thumbnail of an image goes."""
-        return self.output_dir / f"{image_id}.jpg"
+    def get_output_path(self, image_id: int, frame: int | None = None) -> Path:
+        """Return where the thumbnail of an image (or of a clip's sampled frame) goes."""
+        return self.output_dir / (f"{image_id}.jpg" if frame is None else f"{image_id}_{frame}.jpg")
 
     def render(self, image: bytes, detections: Sequence[Detection]) -> bytes:
         """Return the annotated thumbnail as JPEG bytes.
@@ -65,12 +65,14 @@ class ThumbnailGenerator:
         canvas.save(out, "JPEG", quality=JPEG_QUALITY)
         return out.getvalue()
 
-    def save(self, jpeg: bytes, image_id: int) -> Path:
+    def save(self, jpeg: bytes, image_id: int, frame: int | None = None) -> Path:
         """Write a rendered thumbnail as `{image_id}.jpg` (atomically) and return its path.
+
+        A clip's sampled frame `frame` gets `{image_id}_{frame}.jpg`.
 
         Called before the detections are stored: a retry of the same image overwrites it.
         """
-        path = self.get_output_path(image_id)
+        path = self.get_output_path(image_id, frame)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(jpeg)

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, update
 from ..pipeline.models import ClosedBatch, Detection, ImageJob
 from . import schema
 from .engine import SqliteEngine, in_chunks
-from .records import DetectionRecord, ImageState
+from .records import DetectionRecord, EventQuery, ImageState, StoredFrame
 
 
 class DetectionStore(SqliteEngine):
@@ -23,12 +23,27 @@ class DetectionStore(SqliteEngine):
         detected_at: datetime,
         now: datetime,
         thumbnail: str | None = None,
+        filtered: Sequence[str | None] = (),
     ) -> list[int]:
-        """Store an image's detections and mark it done in one transaction; return their ids.
+        """Store a still's detections and mark it done in one transaction (`store_frames`).
 
-        `thumbnail` is the path of the image's thumbnail, already written by the caller
-        (named by image id, so a retry overwrites it), recorded on every detection.
-        Idempotent: an image already done returns its stored detection ids.
+        `filtered` gives, per detection, why a zone filter set it aside (None counts);
+        empty means every detection counts.
+        """
+        reasons = filtered or [None] * len(detections)
+        return self.store_frames(
+            job, [StoredFrame(detections, reasons, detected_at, thumbnail)], now
+        )
+
+    def store_frames(
+        self, job: ImageJob, frames: Sequence[StoredFrame], now: datetime
+    ) -> list[int]:
+        """Store the detections of an image's frames, mark it done; return the counted ids.
+
+        One frame for a still, one per sampled frame for a clip. Each frame's thumbnail
+        is already written by the caller (named by image id, so a retry overwrites it) and
+        recorded on its counted detections; filtered ones are stored with their reason.
+        Idempotent: an image already done returns its stored counted detection ids.
         """
         with self._write() as session:
             state = session.scalar(
@@ -40,32 +55,39 @@ class DetectionStore(SqliteEngine):
                 return list(
                     session.scalars(
                         select(schema.Detection.id)
-                        .where(schema.Detection.image_id == job.image_id)
+                        .where(
+                            schema.Detection.image_id == job.image_id,
+                            schema.Detection.filtered.is_(None),
+                        )
                         .order_by(schema.Detection.id)
                     )
                 )
+            rows = [
+                {
+                    "image_id": job.image_id,
+                    "camera_id": job.camera_id,
+                    "object_type": d.object_type,
+                    "confidence": d.confidence,
+                    "bbox_x": d.bbox[0],
+                    "bbox_y": d.bbox[1],
+                    "bbox_width": d.bbox[2],
+                    "bbox_height": d.bbox[3],
+                    "detected_at": frame.captured_at,
+                    "thumbnail_path": None if reason else frame.thumbnail,
+                    "frame_offset_s": frame.offset_s,
+                    "filtered": reason,
+                }
+                for frame in frames
+                for d, reason in zip(frame.detections, frame.filtered, strict=True)
+            ]
             ids: list[int] = []
-            if detections:
+            if rows:
                 ids = list(
                     session.scalars(
                         insert(schema.Detection).returning(
                             schema.Detection.id, sort_by_parameter_order=True
                         ),
-                        [
-                            {
-                                "image_id": job.image_id,
-                                "camera_id": job.camera_id,
-                                "object_type": d.object_type,
-                                "confidence": d.confidence,
-                                "bbox_x": d.bbox[0],
-                                "bbox_y": d.bbox[1],
-                                "bbox_width": d.bbox[2],
-                                "bbox_height": d.bbox[3],
-                                "detected_at": detected_at,
-                                "thumbnail_path": thumbnail,
-                            }
-                            for d in detections
-                        ],
+                        rows,
                     )
                 )
             session.execute(
@@ -78,7 +100,7 @@ class DetectionStore(SqliteEngine):
                     updated_at=now,
                 )
             )
-            return ids
+            return [i for i, row in zip(ids, rows, strict=True) if row["filtered"] is None]
 
     def assign_batch(self, detection_ids: Iterable[int], batch_id: str) -> None:
         """Record which batch detections went to."""
@@ -95,7 +117,7 @@ class DetectionStore(SqliteEngine):
         with self._session() as session:
             rows = session.execute(
                 select(schema.Detection.camera_id, schema.Detection.id)
-                .where(schema.Detection.batch_id.is_(None))
+                .where(schema.Detection.batch_id.is_(None), schema.Detection.filtered.is_(None))
                 .order_by(schema.Detection.id)
             )
             found: dict[str, list[int]] = {}
@@ -149,6 +171,24 @@ class DetectionStore(SqliteEngine):
                 found.extend(detection_record(row, path) for row, path in rows.tuples())
         return sorted(found, key=lambda d: (d.detected_at, d.id))
 
+    def filtered_detections(self, query: EventQuery) -> list[DetectionRecord]:
+        """Return detections a zone filter set aside, newest first (cameras, period, limit)."""
+        stmt = (
+            select(schema.Detection, schema.Image.path)
+            .join(schema.Image, schema.Image.id == schema.Detection.image_id)
+            .where(schema.Detection.filtered.is_not(None))
+        )
+        if query.camera_ids:
+            stmt = stmt.where(schema.Detection.camera_id.in_(query.camera_ids))
+        if query.since is not None:
+            stmt = stmt.where(schema.Detection.detected_at >= query.since)
+        if query.until is not None:
+            stmt = stmt.where(schema.Detection.detected_at <= query.until)
+        stmt = stmt.order_by(schema.Detection.detected_at.desc(), schema.Detection.id.desc())
+        with self._session() as session:
+            rows = session.execute(stmt.limit(query.limit))
+            return [detection_record(row, path) for row, path in rows.tuples()]
+
     def detection_times(self, camera_id: str, since: datetime, before: datetime) -> list[datetime]:
         """Return when a camera's detections happened in a period (for its rarity baseline)."""
         with self._session() as session:
@@ -158,6 +198,7 @@ class DetectionStore(SqliteEngine):
                         schema.Detection.camera_id == camera_id,
                         schema.Detection.detected_at >= since,
                         schema.Detection.detected_at < before,
+                        schema.Detection.filtered.is_(None),
                     )
                 )
             )
@@ -175,4 +216,6 @@ def detection_record(row: schema.Detection, path: str) -> DetectionRecord:
         detected_at=row.detected_at,
         thumbnail_path=row.thumbnail_path,
         file_path=path,
+        frame_offset_s=row.frame_offset_s,
+        filtered=row.filtered,
     )

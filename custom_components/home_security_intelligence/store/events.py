@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 import json
+from pathlib import Path
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ..const import CLIP_SUFFIXES
 from ..pipeline.models import ClosedBatch, RiskAssessment
 from . import schema
 from .detections import detection_record
@@ -199,7 +201,7 @@ def latest_event(session: Session, camera_id: str) -> EventRecord | None:
 
 def event_records(session: Session, rows: Sequence[schema.Event]) -> list[EventRecord]:
     """Turn event rows into records, fetching the detections of all of them in one query."""
-    members: dict[int, list[tuple[int, str, str | None]]] = {row.id: [] for row in rows}
+    members: dict[int, list[tuple[int, str, str | None, str]]] = {row.id: [] for row in rows}
     for ids in in_chunks(members):
         found = session.execute(
             select(
@@ -207,18 +209,21 @@ def event_records(session: Session, rows: Sequence[schema.Event]) -> list[EventR
                 schema.Detection.id,
                 schema.Detection.object_type,
                 schema.Detection.thumbnail_path,
+                schema.Image.path,
             )
             .join(schema.Detection, schema.Detection.id == schema.EventDetection.detection_id)
+            .join(schema.Image, schema.Image.id == schema.Detection.image_id)
             .where(schema.EventDetection.event_id.in_(ids))
             .order_by(schema.Detection.id)
         )
-        for event_id, detection_id, object_type, thumbnail in found.tuples():
-            members[event_id].append((detection_id, object_type, thumbnail))
+        for event_id, detection_id, object_type, thumbnail, path in found.tuples():
+            members[event_id].append((detection_id, object_type, thumbnail, path))
     return [_record(row, members[row.id]) for row in rows]
 
 
-def _record(row: schema.Event, dets: list[tuple[int, str, str | None]]) -> EventRecord:
-    thumbs = [t for _, _, t in dets if t]
+def _record(row: schema.Event, dets: list[tuple[int, str, str | None, str]]) -> EventRecord:
+    thumbs = [t for _, _, t, _ in dets if t]
+    clips = [i for i, _, _, path in dets if Path(path).suffix.lower() in CLIP_SUFFIXES]
     return EventRecord(
         id=row.id,
         batch_id=row.batch_id,
@@ -231,12 +236,13 @@ def _record(row: schema.Event, dets: list[tuple[int, str, str | None]]) -> Event
         reasoning=row.reasoning,
         analysis_status=row.analysis_status,
         created_at=row.created_at,
-        objects=tuple(sorted({o for _, o, _ in dets})),
-        detection_ids=tuple(i for i, _, _ in dets),
+        objects=tuple(sorted({o for _, o, _, _ in dets})),
+        detection_ids=tuple(i for i, _, _, _ in dets),
         thumbnail_path=thumbs[-1] if thumbs else None,
         reviewed=row.reviewed,
         note=row.note,
         breakdown=_breakdown(row),
+        clip_detection_id=clips[-1] if clips else None,
         snoozed=row.snoozed,
     )
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from ..const import RISK_LEVELS
+from ..pipeline.models import Detection
 
 
 class ImageState(StrEnum):
@@ -57,6 +59,22 @@ class DetectionRecord:
     detected_at: datetime
     thumbnail_path: str | None
     file_path: str
+    frame_offset_s: float | None = None
+    """Seconds into the clip the detection's frame was sampled at; None for a still."""
+    filtered: str | None = None
+    """Why a zone filter set the detection aside (`zones.FilterReason`); None when it counts."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFrame:
+    """What one still or sampled clip frame adds to the store."""
+
+    detections: Sequence[Detection]
+    filtered: Sequence[str | None]
+    """Per detection: why a zone filter set it aside, or None when it counts."""
+    captured_at: datetime
+    thumbnail: str | None = None
+    offset_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +98,8 @@ class EventRecord:
     reviewed: bool = False
     note: str | None = None
     breakdown: RiskBreakdown | None = None
+    clip_detection_id: int | None = None
+    """The newest detection of the event that came from a video clip (its clip is linked)."""
     snoozed: bool = False
 
 

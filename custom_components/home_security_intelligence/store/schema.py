@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 AUTOINCREMENT_TABLES = ("images", "detections", "events")
 """Tables whose ids are never handed out twice: signed image URLs and thumbnails name them."""
@@ -126,6 +126,8 @@ class Detection(Base):
     detected_at: Mapped[datetime] = mapped_column(UtcDateTime)
     thumbnail_path: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    frame_offset_s: Mapped[float | None] = mapped_column(Float)  # into a clip; None for stills
+    filtered: Mapped[str | None] = mapped_column(String(32))  # zones.FilterReason; None counts
 
     __table_args__ = (
         Index("ix_detections_camera_time", "camera_id", "detected_at"),
