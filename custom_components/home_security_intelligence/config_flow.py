@@ -298,8 +298,7 @@ def _number(low: float, high: float, step: float, unit: str = "") -> NumberSelec
 
 
 class HsiOptionsFlow(OptionsFlow):
-    """Tune thresholds, timings and risk context, camera entities, then each camera's role and
-    zones.
+    """Tune thresholds, timings, risk context and camera entities; then roles and zones.
 
     Everything applies at once, without a reload.
     """

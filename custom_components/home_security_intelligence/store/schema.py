@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -164,7 +165,7 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
-    snoozed: Mapped[bool] = mapped_column(Boolean, default=False)
+    snoozed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """The camera's alerts were snoozed when the event was stored."""
     prior_score: Mapped[int | None] = mapped_column(Integer)
     llm_score: Mapped[int | None] = mapped_column(Integer)
