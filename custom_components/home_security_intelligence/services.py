@@ -31,7 +31,7 @@ from .cameras import device_identifier
 from .const import DOMAIN, RISK_LEVELS
 from .data import HsiConfigEntry, HsiRuntimeData
 from .risk_levels import MIN_SCORE, RiskLevel
-from .store.records import EventQuery
+from .store.records import EventQuery, Verdict
 from .urls import signed_image_url
 
 ATTR_ENTRY = "config_entry_id"
@@ -121,6 +121,7 @@ ACKNOWLEDGE_SCHEMA = probatio.Schema(
         **_ENTRY,
         probatio.Required("event_ids"): _bounded_list("event_ids", _event_id, MAX_EVENT_IDS),
         probatio.Optional("note"): cv.string,
+        probatio.Optional("verdict"): probatio.All(cv.string, probatio.In(tuple(Verdict))),
     }
 )
 ANALYZE_NOW_SCHEMA = probatio.Schema({**_ENTRY, probatio.Required("camera"): cv.string})
@@ -249,7 +250,10 @@ async def _acknowledge(call: ServiceCall) -> None:
 
     await _check_camera_control(call, runtime, cameras)
     count = await call.hass.async_add_executor_job(
-        runtime.db.acknowledge, ids, call.data.get("note")
+        runtime.db.acknowledge,
+        ids,
+        call.data.get("note"),
+        Verdict(call.data["verdict"]) if "verdict" in call.data else None,
     )
     if count != len(set(ids)):
         raise ServiceValidationError(

@@ -9,6 +9,23 @@ from enum import StrEnum
 from ..const import RISK_LEVELS
 
 
+class Verdict(StrEnum):
+    """The household's judgement of an event, given when acknowledging it."""
+
+    FALSE_ALARM = "false_alarm"
+    AS_EXPECTED = "as_expected"
+    MISSED_THREAT = "missed_threat"
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictRecord:
+    """A past event's verdict, with what the feedback offset groups it by."""
+
+    started_at: datetime
+    objects: tuple[str, ...]
+    verdict: Verdict
+
+
 class ImageState(StrEnum):
     """Where an image stands in the ledger."""
 
@@ -79,6 +96,7 @@ class EventRecord:
     thumbnail_path: str | None
     reviewed: bool = False
     note: str | None = None
+    verdict: str | None = None
     breakdown: RiskBreakdown | None = None
 
 

@@ -162,6 +162,7 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
+    verdict: Mapped[str | None] = mapped_column(String(16))  # the household's Verdict
     prior_score: Mapped[int | None] = mapped_column(Integer)
     llm_score: Mapped[int | None] = mapped_column(Integer)
     llm_adjustment: Mapped[int | None] = mapped_column(Integer)
