@@ -12,8 +12,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_LLM_BOUND
+from .llm_backend import Analyzer
 from .pipeline.models import RiskAssessment
-from .pipeline.nemotron_analyzer import AnalyzerAuthError, AnalyzerError, NemotronAnalyzer
+from .pipeline.nemotron_analyzer import AnalyzerAuthError, AnalyzerError
 from .pipeline.prompts import build_prompt
 from .pipeline.risk_prior import compute_prior, unusualness
 from .risk_context import BASELINE_DAYS, build_facts, hourly_counts
@@ -36,7 +37,7 @@ class RiskAnalyst:
         option: Callable[[str], Any],
         run: Runner,
         db: Database,
-        analyzer: NemotronAnalyzer,
+        analyzer: Analyzer,
         health: ServiceHealth,
         camera_name: Callable[[str], str],
         on_llm_latency: Callable[[float], None],
