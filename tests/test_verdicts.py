@@ -87,6 +87,13 @@ async def test_false_alarms_lower_the_next_similar_event_and_missed_threats_rais
     assert raised.risk_score is not None and back.risk_score is not None
     assert raised.risk_score == back.risk_score + factor[1]
 
+    response = await hass.services.async_call(
+        DOMAIN, "get_events", {"cameras": ["back_door"]}, blocking=True, return_response=True
+    )
+    assert response is not None
+    judged = {e["event_id"]: (e["verdict"], e["note"]) for e in response["events"]}  # type: ignore[union-attr]
+    assert judged == {raised.id: (None, None), back.id: ("missed_threat", "tried the handle")}
+
 
 async def test_an_unknown_verdict_is_refused(
     hass: HomeAssistant, camera_root: Path, setup_entry: EntryFactory

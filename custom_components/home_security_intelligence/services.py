@@ -216,6 +216,7 @@ async def _get_events(call: ServiceCall) -> ServiceResponse:
                     **runtime.cameras.payload(event),
                     "config_entry_id": runtime.entry_id,
                     "note": event.note,
+                    "verdict": event.verdict,
                     "detections": [
                         {
                             "id": d.id,
