@@ -289,15 +289,19 @@ async def test_buttons_call_the_integration_actions(
     hass.bus.async_fire("mobile_app_notification_action", {"action": "OTHER_APP_ACK"})
     hass.bus.async_fire("mobile_app_notification_action", {"action": acknowledge})
     first = await wait_for(hass, lambda: reviewed(events[0].id))
-    assert first.note is None
+    assert (first.note, first.verdict) == (None, None)
     assert await reviewed(events[1].id) is None
     hass.bus.async_fire("mobile_app_notification_action", {"action": false_alarm})
     second = await wait_for(hass, lambda: reviewed(events[1].id))
-    assert second.note == "false_alarm"
+    assert (second.note, second.verdict) == (None, "false_alarm")
     acks = [c.data for c in called if c.data["service"] == "acknowledge"]
     assert [a["service_data"] for a in acks] == [
         {"event_ids": [events[0].id], "config_entry_id": entry.entry_id},
-        {"event_ids": [events[1].id], "note": "false_alarm", "config_entry_id": entry.entry_id},
+        {
+            "event_ids": [events[1].id],
+            "verdict": "false_alarm",
+            "config_entry_id": entry.entry_id,
+        },
     ]
 
     switch = entity_id(hass, "switch", entry, "front_door_alerts")

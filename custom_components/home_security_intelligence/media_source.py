@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+import re
 
 from homeassistant.components.media_player.const import MediaClass
 from homeassistant.components.media_source import (
@@ -17,12 +18,14 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
+from .ai_task_client import KEYFRAME_DIR
 from .const import CLIP_CONTENT_TYPES, DOMAIN
 from .data import HsiRuntimeData
 from .store.records import AnalysisStatus, DetectionRecord, EventQuery, EventRecord
 from .urls import image_path, signed_image_url
 
 MAX_EVENTS_PER_DAY = 500
+_KEY_FRAME_NAME = re.compile(r"[0-9a-f]{32}")
 
 
 async def async_get_media_source(hass: HomeAssistant) -> HsiMediaSource:
@@ -53,6 +56,8 @@ class HsiMediaSource(MediaSource):
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
         """Resolve an annotated image, a full snapshot or a clip to its view URL (HA signs it)."""
         parts = item.identifier.split("/")
+        if len(parts) == 3 and parts[1] == "keyframe":
+            return await self._key_frame(parts[0], parts[2])
         if (
             len(parts) != 3
             or parts[1] not in ("image", "snapshot", "clip")
@@ -75,6 +80,16 @@ class HsiMediaSource(MediaSource):
             raise Unresolvable(f"Detection {detection_id} is from a clip, not a still")
         mime = "image/png" if records[0].file_path.lower().endswith(".png") else "image/jpeg"
         return PlayMedia(image_path(parts[0], "snapshot", detection_id), mime)
+
+    async def _key_frame(self, entry_id: str, name: str) -> PlayMedia:
+        """Resolve a key frame kept on disk for one AI Task request: a path, no URL."""
+        runtime = self._runtime(entry_id)
+        path = runtime.thumbnail_dir.parent / KEYFRAME_DIR / f"{name}.jpg"
+        if not _KEY_FRAME_NAME.fullmatch(name) or not await self.hass.async_add_executor_job(
+            path.is_file
+        ):
+            raise Unresolvable(f"Unknown key frame {name}")
+        return PlayMedia("", "image/jpeg", path=path)
 
     async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
         """Browse one level."""

@@ -12,11 +12,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_LLM_BOUND
+from .llm_backend import Analyzer
 from .pipeline.models import RiskAssessment
-from .pipeline.nemotron_analyzer import AnalyzerAuthError, AnalyzerError, NemotronAnalyzer
+from .pipeline.nemotron_analyzer import AnalyzerAuthError, AnalyzerError
 from .pipeline.prompts import build_prompt
 from .pipeline.risk_prior import compute_prior, unusualness
 from .risk_context import BASELINE_DAYS, build_facts, hourly_counts
+from .risk_feedback import HORIZON, MAX_VERDICTS, feedback, lead_group, with_feedback
 from .risk_levels import level_for_score
 from .risk_scoring import prior_breakdown
 from .service_health import ServiceHealth
@@ -35,7 +37,7 @@ class RiskAnalyst:
         option: Callable[[str], Any],
         run: Runner,
         db: Database,
-        analyzer: NemotronAnalyzer,
+        analyzer: Analyzer,
         health: ServiceHealth,
         camera_name: Callable[[str], str],
         on_llm_latency: Callable[[float], None],
@@ -51,7 +53,7 @@ class RiskAnalyst:
         self._on_llm_latency = on_llm_latency
 
     async def prior(self, camera_id: str, records: list[DetectionRecord]) -> RiskBreakdown:
-        """Score the facts: detections, time, camera role, rarity and the household's state."""
+        """Score the facts (detections, time, role, rarity, household) and past verdicts."""
         started = records[0].detected_at
         times = await self._run(
             self._db.detection_times,
@@ -61,7 +63,13 @@ class RiskAnalyst:
         )
         unusual = unusualness(hourly_counts(times), dt_util.as_local(started).hour)
         facts = build_facts(self._hass, self._option, camera_id, records, unusual)
-        return prior_breakdown(compute_prior(facts))
+        verdicts = await self._run(
+            self._db.verdicts, camera_id, started - HORIZON, started, MAX_VERDICTS
+        )
+        group = lead_group(r.object_type for r in records)
+        return with_feedback(
+            prior_breakdown(compute_prior(facts)), feedback(verdicts, group, started)
+        )
 
     async def assess(
         self,

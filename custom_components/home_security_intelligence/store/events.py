@@ -15,7 +15,15 @@ from ..pipeline.models import ClosedBatch, RiskAssessment
 from . import schema
 from .detections import detection_record
 from .engine import SqliteEngine, in_chunks
-from .records import AnalysisStatus, DetectionRecord, EventQuery, EventRecord, RiskBreakdown
+from .records import (
+    AnalysisStatus,
+    DetectionRecord,
+    EventQuery,
+    EventRecord,
+    RiskBreakdown,
+    Verdict,
+    VerdictRecord,
+)
 
 
 class EventStore(SqliteEngine):
@@ -141,18 +149,58 @@ class EventStore(SqliteEngine):
                     found.setdefault(event_id, []).append(detection_record(row, path))
         return found
 
-    def acknowledge(self, event_ids: Iterable[int], note: str | None) -> int:
-        """Mark events reviewed (with an optional note); return how many exist."""
+    def acknowledge(
+        self, event_ids: Iterable[int], note: str | None, verdict: Verdict | None = None
+    ) -> int:
+        """Mark events reviewed (with an optional note and verdict); return how many exist.
+
+        Without a verdict an earlier one stays.
+        """
         count = 0
+        values: dict[str, object] = {"reviewed": True, "note": note}
+        if verdict is not None:
+            values["verdict"] = verdict
         with self._write() as session:
             for ids in in_chunks(event_ids):
                 result = session.execute(
-                    update(schema.Event)
-                    .where(schema.Event.id.in_(ids))
-                    .values(reviewed=True, note=note)
+                    update(schema.Event).where(schema.Event.id.in_(ids)).values(values)
                 )
                 count += int(result.rowcount)  # type: ignore[attr-defined]
         return count
+
+    def verdicts(
+        self, camera_id: str, since: datetime, before: datetime, limit: int
+    ) -> list[VerdictRecord]:
+        """Return a camera's verdicts on events started in [since, before), newest first."""
+        with self._session() as session:
+            rows = session.execute(
+                select(schema.Event.id, schema.Event.started_at, schema.Event.verdict)
+                .where(
+                    schema.Event.camera_id == camera_id,
+                    schema.Event.verdict.is_not(None),
+                    schema.Event.started_at >= since,
+                    schema.Event.started_at < before,
+                )
+                .order_by(schema.Event.started_at.desc())
+                .limit(limit)
+            ).all()
+            objects: dict[int, set[str]] = {row.id: set() for row in rows}
+            for ids in in_chunks(objects):
+                found = session.execute(
+                    select(schema.EventDetection.event_id, schema.Detection.object_type)
+                    .join(
+                        schema.Detection,
+                        schema.Detection.id == schema.EventDetection.detection_id,
+                    )
+                    .where(schema.EventDetection.event_id.in_(ids))
+                )
+                for event_id, object_type in found.tuples():
+                    objects[event_id].add(object_type)
+        return [
+            VerdictRecord(row.started_at, tuple(sorted(objects[row.id])), Verdict(row.verdict))
+            for row in rows
+            if row.verdict in Verdict
+        ]
 
     def update_assessment(
         self,
@@ -241,6 +289,7 @@ def _record(row: schema.Event, dets: list[tuple[int, str, str | None, str]]) -> 
         thumbnail_path=thumbs[-1] if thumbs else None,
         reviewed=row.reviewed,
         note=row.note,
+        verdict=row.verdict,
         breakdown=_breakdown(row),
         clip_detection_id=clips[-1] if clips else None,
         snoozed=row.snoozed,

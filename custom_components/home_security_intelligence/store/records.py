@@ -11,6 +11,23 @@ from ..const import RISK_LEVELS
 from ..pipeline.models import Detection
 
 
+class Verdict(StrEnum):
+    """The household's judgement of an event, given when acknowledging it."""
+
+    FALSE_ALARM = "false_alarm"
+    AS_EXPECTED = "as_expected"
+    MISSED_THREAT = "missed_threat"
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictRecord:
+    """A past event's verdict, with what the feedback offset groups it by."""
+
+    started_at: datetime
+    objects: tuple[str, ...]
+    verdict: Verdict
+
+
 class ImageState(StrEnum):
     """Where an image stands in the ledger."""
 
@@ -97,6 +114,7 @@ class EventRecord:
     thumbnail_path: str | None
     reviewed: bool = False
     note: str | None = None
+    verdict: str | None = None
     breakdown: RiskBreakdown | None = None
     clip_detection_id: int | None = None
     """The newest detection of the event that came from a video clip (its clip is linked)."""

@@ -167,6 +167,7 @@ class Event(Base):
     note: Mapped[str | None] = mapped_column(Text)
     snoozed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """The camera's alerts were snoozed when the event was stored."""
+    verdict: Mapped[str | None] = mapped_column(String(16))  # the household's Verdict
     prior_score: Mapped[int | None] = mapped_column(Integer)
     llm_score: Mapped[int | None] = mapped_column(Integer)
     llm_adjustment: Mapped[int | None] = mapped_column(Integer)
