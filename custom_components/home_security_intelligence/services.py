@@ -37,6 +37,7 @@ from .pipeline.clip_frames import is_clip_file
 from .risk_levels import MIN_SCORE, RiskLevel
 from .snooze import MAX_SNOOZE, MIN_SNOOZE
 from .store.records import DetectionRecord, EventQuery, Verdict
+from .store.work_store import WorkStoreError
 from .urls import signed_image_url
 
 ATTR_ENTRY = "config_entry_id"
@@ -380,7 +381,15 @@ async def _analyze_now(call: ServiceCall) -> None:
             translation_placeholders={"camera": camera},
         )
     await _check_camera_control(call, runtime, lambda: {camera})
-    if not await runtime.pipeline.batching.close_camera(camera):
+    try:
+        closed = await runtime.pipeline.batching.close_camera(camera)
+    except WorkStoreError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="redis_unreachable",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    if not closed:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="no_open_batch",
