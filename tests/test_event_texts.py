@@ -33,7 +33,7 @@ DASHBOARD = Path(__file__).parents[1] / "examples" / "dashboard.yaml"
 
 TITLE = "A person at Front Door"
 FACTS = "A person seen on Front Door at 02:15, for 30 s. It was dark."
-HOME = " One person was home."
+HOME = " One of the household was home."
 NONSENSE = "The risk is low, but the risk is high, and the risk is critical."
 GOOD = "A person lingered at the front door."
 
