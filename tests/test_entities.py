@@ -345,7 +345,7 @@ async def test_long_texts_are_not_recorded(
         {"summary", "reasoning", "objects", "top_factors"}
     )
     assert RiskEventEntity._unrecorded_attributes == frozenset(
-        {"summary", "reasoning", "objects", "breakdown"}
+        {"summary", "llm_summary", "reasoning", "objects", "breakdown"}
     )
     assert CameraSensor._unrecorded_attributes == frozenset({"detection_ids"})
     entry = await setup_entry()

@@ -85,9 +85,11 @@ async def test_browse_cameras_days_events_images(
         f"{day_id}/{unassessed.id}",
         f"{day_id}/{morning.id}",
     ]
+    # Each event folder is titled with the event's own title.
+    assert unassessed.title == morning.title == "A person at Front Door"
     assert [c.title for c in day] == [
-        f"09:00:00 {unassessed.risk_level} (facts only): person",
-        "08:05:00 low: person",
+        f"09:00:00 {unassessed.risk_level} (facts only): A person at Front Door",
+        "08:05:00 low: A person at Front Door",
     ]
     thumb = day[0].thumbnail
     assert thumb is not None
@@ -96,12 +98,14 @@ async def test_browse_cameras_days_events_images(
     )
 
     old_day = await browse(hass, f"{entry.entry_id}/front_door/{late.date().isoformat()}")
-    assert [c.title for c in old_day] == ["23:30:00 medium: person"]
+    assert [c.title for c in old_day] == ["23:30:00 medium: A person at Front Door"]
     assert old_day[0].identifier is not None
     assert old_day[0].identifier.endswith(f"/{late_event.id}")
 
     event_item = await async_browse_media(hass, f"{URI}/{day_id}/{unassessed.id}")
-    assert event_item.title == f"09:00:00 {unassessed.risk_level} (facts only): person"
+    assert event_item.title == (
+        f"09:00:00 {unassessed.risk_level} (facts only): A person at Front Door"
+    )
     event = await browse(hass, f"{day_id}/{unassessed.id}")
     assert [c.identifier for c in event] == [
         f"{entry.entry_id}/{kind}/{i}"

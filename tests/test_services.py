@@ -246,12 +246,12 @@ async def test_reanalyze_updates_event_and_fires_again(
     event = await stored_event(hass, entry, camera_root, "front_door")
     assert event.risk_level == "high"
     events = async_capture_events(hass, EVENT_RISK)
-    llm.content = llm_answer(15, "low", "Only the cat.")
+    llm.content = llm_answer(15, "low", "A person walked past the door.")
 
     response = await call(hass, "reanalyze", {"event_id": event.id}, return_response=True)
     assert response["event_id"] == event.id
     assert (response["risk_score"], response["risk_level"]) == (15, "low")
-    assert response["summary"] == "Only the cat."
+    assert response["summary"] == response["llm_summary"] == "A person walked past the door."
     assert [e.data["risk_score"] for e in events] == [15]
     assert events[0].data["event_id"] == event.id
     stored = await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)

@@ -83,6 +83,7 @@ class Pipeline:
             hass,
             runtime.option,
             runtime.run,
+            root,
             db,
             analyzer,
             self.health,

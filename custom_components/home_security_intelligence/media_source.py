@@ -230,7 +230,7 @@ def _event_title(event: EventRecord) -> str:
     level = event.risk_level or "not assessed"
     if event.analysis_status == AnalysisStatus.PRIOR_ONLY:
         level += " (facts only)"
-    return f"{when} {level}: {', '.join(event.objects)}"
+    return f"{when} {level}: {event.title or ', '.join(event.objects)}"
 
 
 def _folder(

@@ -37,10 +37,13 @@ class EventStore(SqliteEngine):
         now: datetime,
         breakdown: RiskBreakdown | None = None,
         snoozed: bool = False,
+        title: str | None = None,
+        llm_summary: str | None = None,
     ) -> tuple[EventRecord, bool]:
         """Store the event of a batch; idempotent per batch. Return it and whether it is new.
 
         `snoozed`: the camera's alerts were snoozed (kept with the event for its review).
+        The assessment's summary is the one pushed; `llm_summary` is the LLM's own text.
         """
         with self._write() as session:
             if (
@@ -69,6 +72,8 @@ class EventStore(SqliteEngine):
                 analysis_status=status,
                 created_at=now,
                 snoozed=snoozed,
+                title=title,
+                llm_summary=llm_summary,
             )
             _set_breakdown(row, breakdown)
             session.add(row)
@@ -208,8 +213,10 @@ class EventStore(SqliteEngine):
         assessment: RiskAssessment,
         status: str,
         breakdown: RiskBreakdown | None = None,
+        title: str | None = None,
+        llm_summary: str | None = None,
     ) -> EventRecord | None:
-        """Replace an event's assessment (re-analysis)."""
+        """Replace an event's assessment (re-analysis); a title or LLM text given replaces too."""
         with self._write() as session:
             row = session.get(schema.Event, event_id)
             if row is None:
@@ -221,6 +228,10 @@ class EventStore(SqliteEngine):
             row.analysis_status = status
             if breakdown is not None:
                 _set_breakdown(row, breakdown)
+            if title is not None:
+                row.title = title
+            if llm_summary is not None:
+                row.llm_summary = llm_summary
             session.flush()
             return event_records(session, [row])[0]
 
@@ -293,6 +304,8 @@ def _record(row: schema.Event, dets: list[tuple[int, str, str | None, str]]) -> 
         breakdown=_breakdown(row),
         clip_detection_id=clips[-1] if clips else None,
         snoozed=row.snoozed,
+        title=row.title or "",
+        llm_summary=row.llm_summary or "",
     )
 
 
@@ -304,6 +317,7 @@ def _set_breakdown(row: schema.Event, breakdown: RiskBreakdown | None) -> None:
     row.llm_adjustment = breakdown.llm_adjustment
     row.factors = json.dumps([list(f) for f in breakdown.factors])
     row.llm_belief = None if breakdown.llm_belief is None else json.dumps(breakdown.llm_belief)
+    row.text_source = breakdown.text_source
 
 
 def _breakdown(row: schema.Event) -> RiskBreakdown | None:
@@ -317,4 +331,5 @@ def _breakdown(row: schema.Event) -> RiskBreakdown | None:
         row.llm_score,
         row.llm_adjustment or 0,
         None if belief is None else (belief[0], belief[1], belief[2], belief[3]),
+        row.text_source,
     )

@@ -119,6 +119,9 @@ class EventRecord:
     clip_detection_id: int | None = None
     """The newest detection of the event that came from a video clip (its clip is linked)."""
     snoozed: bool = False
+    title: str = ""
+    llm_summary: str = ""
+    """The LLM's own summary, pushed (as `summary`) only when it passed the checks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,8 @@ class RiskBreakdown:
     llm_score: int | None
     llm_adjustment: int
     llm_belief: tuple[float, float, float, float] | None
+    text_source: str | None = None
+    """Which summary is pushed: "facts" or "llm" (None: stored before the check existed)."""
 
     def as_dict(self, final: int | None) -> dict[str, object]:
         """JSON-ready form for events, entities and actions."""
@@ -146,6 +151,7 @@ class RiskBreakdown:
             else dict(zip(RISK_LEVELS, (round(p, 3) for p in self.llm_belief), strict=True)),
             "final": final,
             "source": "prior+llm" if self.llm_score is not None else "prior",
+            "text_source": self.text_source,
         }
 
 
