@@ -73,7 +73,7 @@ def test_a_schema_4_file_keeps_its_events_and_titles_them(
     upgraded: Database, v4_file: Path
 ) -> None:
     assert _sql(v4_file, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
-    assert SCHEMA_VERSION == 5
+    assert SCHEMA_VERSION == 6
     event = upgraded.event(7)
     assert event is not None
     assert (event.batch_id, event.detection_ids, event.objects) == (
