@@ -49,7 +49,7 @@ class HsiMediaSource(MediaSource):
     def _runtime(self, entry_id: str) -> HsiRuntimeData:
         entry = self.hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
-            raise _unresolvable("media_unknown_entry", item=entry_id)
+            raise _unresolvable(translation_key="media_unknown_entry", item=entry_id)
         data: HsiRuntimeData = entry.runtime_data
         return data
 
@@ -63,21 +63,21 @@ class HsiMediaSource(MediaSource):
             or parts[1] not in ("image", "snapshot", "clip")
             or not parts[2].isdecimal()
         ):
-            raise _unresolvable("media_not_an_image", item=item.identifier)
+            raise _unresolvable(translation_key="media_not_an_image", item=item.identifier)
         runtime = self._runtime(parts[0])
         detection_id = int(parts[2])
         if parts[1] == "image":
             return PlayMedia(image_path(parts[0], "thumbnail", detection_id), "image/jpeg")
         records = await self.hass.async_add_executor_job(runtime.db.detections, [detection_id])
         if not records:
-            raise _unresolvable("media_unknown_item", item=str(detection_id))
+            raise _unresolvable(translation_key="media_unknown_item", item=str(detection_id))
         clip_mime = _clip_mime(records[0])
         if parts[1] == "clip":
             if clip_mime is None:
-                raise _unresolvable("media_not_an_image", item=item.identifier)
+                raise _unresolvable(translation_key="media_not_an_image", item=item.identifier)
             return PlayMedia(image_path(parts[0], "clip", detection_id), clip_mime)
         if clip_mime is not None:
-            raise _unresolvable("media_not_an_image", item=item.identifier)
+            raise _unresolvable(translation_key="media_not_an_image", item=item.identifier)
         mime = "image/png" if records[0].file_path.lower().endswith(".png") else "image/jpeg"
         return PlayMedia(image_path(parts[0], "snapshot", detection_id), mime)
 
@@ -88,7 +88,7 @@ class HsiMediaSource(MediaSource):
         if not _KEY_FRAME_NAME.fullmatch(name) or not await self.hass.async_add_executor_job(
             path.is_file
         ):
-            raise _unresolvable("media_unknown_item", item=name)
+            raise _unresolvable(translation_key="media_unknown_item", item=name)
         return PlayMedia("", "image/jpeg", path=path)
 
     async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
@@ -102,12 +102,12 @@ class HsiMediaSource(MediaSource):
         try:
             day = date.fromisoformat(parts[2])
         except ValueError as err:
-            raise _unresolvable("media_unknown_item", item=item.identifier) from err
+            raise _unresolvable(translation_key="media_unknown_item", item=item.identifier) from err
         if len(parts) == 3:
             return await self._day(runtime, parts[1], day)
         if len(parts) == 4 and parts[3].isdecimal():
             return await self._event(runtime, parts[1], day, int(parts[3]))
-        raise _unresolvable("media_unknown_item", item=item.identifier)
+        raise _unresolvable(translation_key="media_unknown_item", item=item.identifier)
 
     def _root(self) -> BrowseMediaSource:
         children = [
@@ -121,7 +121,7 @@ class HsiMediaSource(MediaSource):
 
     async def _camera(self, runtime: HsiRuntimeData, camera_id: str) -> BrowseMediaSource:
         if camera_id not in runtime.cameras:
-            raise _unresolvable("media_unknown_item", item=camera_id)
+            raise _unresolvable(translation_key="media_unknown_item", item=camera_id)
         times = await self.hass.async_add_executor_job(runtime.db.event_times, camera_id)
         days = sorted({dt_util.as_local(t).date() for t in times}, reverse=True)
         base = f"{runtime.entry_id}/{camera_id}"
@@ -159,7 +159,7 @@ class HsiMediaSource(MediaSource):
     ) -> BrowseMediaSource:
         event = await self.hass.async_add_executor_job(runtime.db.event, event_id)
         if event is None or event.camera_id != camera_id:
-            raise _unresolvable("media_unknown_item", item=str(event_id))
+            raise _unresolvable(translation_key="media_unknown_item", item=str(event_id))
         detections = await self.hass.async_add_executor_job(
             runtime.db.detections, event.detection_ids
         )
@@ -254,10 +254,10 @@ def _folder(
     )
 
 
-def _unresolvable(key: str, item: str) -> Unresolvable:
+def _unresolvable(*, translation_key: str, item: str) -> Unresolvable:
     """Return a translated error for a media item that does not resolve."""
     return Unresolvable(
         translation_domain=DOMAIN,
-        translation_key=key,
+        translation_key=translation_key,
         translation_placeholders={"item": item[:200]},
     )
