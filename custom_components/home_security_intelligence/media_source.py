@@ -47,14 +47,20 @@ class HsiMediaSource(MediaSource):
         return data
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
-        """Resolve an annotated image or a full snapshot to its view URL (HA signs it)."""
+        """Resolve a thumbnail, a full-size annotated frame or a snapshot to its view URL."""
         parts = item.identifier.split("/")
-        if len(parts) != 3 or parts[1] not in ("image", "snapshot") or not parts[2].isdecimal():
+        if (
+            len(parts) != 3
+            or parts[1] not in ("image", "annotated", "snapshot")
+            or not parts[2].isdecimal()
+        ):
             raise Unresolvable(f"Not an image: {item.identifier}")
         runtime = self._runtime(parts[0])
         detection_id = int(parts[2])
         if parts[1] == "image":
             return PlayMedia(image_path(parts[0], "thumbnail", detection_id), "image/jpeg")
+        if parts[1] == "annotated":
+            return PlayMedia(image_path(parts[0], "annotated", detection_id), "image/jpeg")
         records = await self.hass.async_add_executor_job(runtime.db.detections, [detection_id])
         if not records:
             raise Unresolvable(f"Unknown detection {detection_id}")
@@ -152,7 +158,11 @@ class HsiMediaSource(MediaSource):
                     can_expand=False,
                     thumbnail=thumbnail,
                 )
-                for kind, suffix in (("image", ""), ("snapshot", " full snapshot"))
+                for kind, suffix in (
+                    ("image", ""),
+                    ("annotated", " annotated full size"),
+                    ("snapshot", " full snapshot"),
+                )
             )
         base = f"{runtime.entry_id}/{camera_id}/{day.isoformat()}/{event_id}"
         return _folder(base, _event_title(event), children)

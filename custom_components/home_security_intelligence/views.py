@@ -13,8 +13,10 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from .const import DOMAIN
 from .data import HsiRuntimeData
+from .pipeline.annotated import annotated_frame, thumbnail_file
 from .pipeline.bounded_read import UnsafeFileError, read_inside
 from .pipeline.image_loader import MAX_IMAGE_BYTES
+from .pipeline.thumbnail_generator import ThumbnailGenerator
 from .urls import VIEW_URL
 
 _CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
@@ -33,6 +35,8 @@ def parse_detection_id(text: str) -> int | None:
 class ImageView(HomeAssistantView):
     """GET /api/home_security_intelligence/{entry_id}/{kind}/{detection_id}.
 
+    Kinds: `thumbnail` (320x240, drawn on first request if not yet), `snapshot` (the
+    original upload) and `annotated` (the full-size frame with its boxes, drawn on request).
     Needs a logged-in user or a signed URL; files are looked up by detection id in
     the integration's database, never by a path taken from the request, and served
     from the one descriptor that was checked to be a regular file inside the folder.
@@ -53,11 +57,13 @@ class ImageView(HomeAssistantView):
             entry is None
             or entry.domain != DOMAIN
             or entry.state is not ConfigEntryState.LOADED
-            or kind not in ("thumbnail", "snapshot")
+            or kind not in ("thumbnail", "snapshot", "annotated")
             or number is None
         ):
             return web.Response(status=HTTPStatus.NOT_FOUND)
         data: HsiRuntimeData = entry.runtime_data
+        if kind == "annotated":
+            return _jpeg(await hass.async_add_executor_job(full_frame, data, number))
         found = await hass.async_add_executor_job(image_file, data, kind, number)
         if found is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)
@@ -73,19 +79,38 @@ class ImageView(HomeAssistantView):
         )
 
 
-def image_file(data: HsiRuntimeData, kind: str, detection_id: int) -> tuple[Path, Path] | None:
-    """Return a detection's file and the folder it must stay in, if it is inside it now.
+def _jpeg(body: bytes | None) -> web.Response:
+    if body is None:
+        return web.Response(status=HTTPStatus.NOT_FOUND)
+    return web.Response(
+        body=body, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
+    )
 
-    The check is repeated on the open descriptor when the file is read (`read_inside`).
-    """
+
+def full_frame(data: HsiRuntimeData, detection_id: int) -> bytes | None:
+    """Return the full-size annotated frame of a detection's image, drawn now (blocking)."""
     records = data.db.detections([detection_id])
     if not records:
         return None
-    record = records[0]
+    return annotated_frame(
+        data.db, ThumbnailGenerator(data.thumbnail_dir), data.root, records[0].image_id, (0, 0)
+    )
+
+
+def image_file(data: HsiRuntimeData, kind: str, detection_id: int) -> tuple[Path, Path] | None:
+    """Return a detection's file and the folder it must stay in, if it is inside it now.
+
+    A thumbnail not drawn yet is drawn first (from the original upload). The check is
+    repeated on the open descriptor when the file is read (`read_inside`).
+    """
     if kind == "thumbnail":
-        raw, folder = record.thumbnail_path, data.thumbnail_dir
+        folder = data.thumbnail_dir
+        raw: str | Path | None = thumbnail_file(
+            data.db, ThumbnailGenerator(folder), data.root, detection_id
+        )
     else:
-        raw, folder = record.file_path, data.root
+        records = data.db.detections([detection_id])
+        raw, folder = (records[0].file_path if records else None), data.root
     if raw is None:
         return None
     path = Path(raw).resolve()

@@ -47,6 +47,18 @@ class DetectedImage:
     """Seconds from the settled upload to its stored detections (None after a restart)."""
 
 
+@dataclass(slots=True)
+class _Turn:
+    """A worker's hand-over between images: what to acknowledge, what was already taken."""
+
+    done: ImageJob | None = None
+    """Processed, to be acknowledged with the next take."""
+    next: ImageJob | None = None
+    """Taken by the batch call, to be processed next."""
+    acked: bool = False
+    """The image in hand was acknowledged by its batch call."""
+
+
 class DetectionStage:
     """Takes images from the queue; an image with detections becomes a `DetectedImage`."""
 
@@ -73,6 +85,7 @@ class DetectionStage:
         self._batching = batching
         self._on_detected = on_detected
         self._in_flight: set[int] = set()
+        self._batch_of: dict[str, str] = {}
 
     def start(self) -> None:
         """Start the image workers."""
@@ -80,19 +93,24 @@ class DetectionStage:
             self._runtime.start(self._worker(), f"image worker {index}")
 
     async def _worker(self) -> None:
-        """Take one queued image at a time; acknowledge it with the next take."""
-        done: ImageJob | None = None
+        """Take one queued image at a time; acknowledge it with the next take.
+
+        An image with detections is acknowledged, and the next one taken, by the same
+        store call that adds its detections to their batch (`turn`).
+        """
+        turn = _Turn()
         while True:
-            job = await self._queue.take(done)
-            done = None
+            job = turn.next or await self._queue.take(turn.done)
+            turn.done = turn.next = None
             if job is None:
                 continue
             if job.image_id in self._in_flight:
-                done = job
+                turn.done = job
                 continue
             self._in_flight.add(job.image_id)
+            turn.acked = False
             try:
-                await self._process(job)
+                await self._process(job, turn)
             except Exception as err:
                 _LOGGER.exception("Unexpected error on %s; marked failed", readable(job.file_path))
                 await self._runtime.run(
@@ -105,9 +123,11 @@ class DetectionStage:
             finally:
                 self._in_flight.discard(job.image_id)
                 self._queue.waited(job)
-            done = job
+            if not turn.acked:
+                turn.done = job
 
-    async def _process(self, job: ImageJob) -> None:
+    async def _process(self, job: ImageJob, turn: _Turn) -> None:
+        """Detect, store and batch one image."""
         loaded = await self._runtime.run(self._load, job)
         if loaded is None:
             return
@@ -119,19 +139,48 @@ class DetectionStage:
                 self._db.mark_image, job.image_id, ImageState.INVALID, str(err), dt_util.utcnow()
             )
             return
-        ids, thumbnail = await self._runtime.run(self._persist, job, loaded, detections)
-        if ids:
-            batch_id = await self._batching.add(job.camera_id, ids, dt_util.utcnow())
-            self._on_detected(
-                DetectedImage(
-                    job,
-                    tuple(ids),
-                    tuple(detections),
-                    thumbnail,
-                    batch_id,
-                    self._queue.waited(job),
-                )
+        ids, thumbnail = await self._runtime.run(self._persist, job, detections)
+        if not ids:
+            return
+        batch_id = await self._add_to_batch(job, ids, turn)
+        await self._draw_if_shown(job, loaded, detections, batch_id)
+        self._on_detected(
+            DetectedImage(
+                job,
+                tuple(ids),
+                tuple(detections),
+                thumbnail,
+                batch_id,
+                self._queue.waited(job),
             )
+        )
+
+    async def _add_to_batch(self, job: ImageJob, ids: list[int], turn: _Turn) -> str:
+        """Add to the batch, acknowledging `job` and taking the next image in the same call."""
+        take = await self._queue.claim()
+        try:
+            batch_id, turn.next = await self._batching.add_and_take(
+                job.camera_id, ids, dt_util.utcnow(), job, take
+            )
+        except BaseException:
+            if take:
+                self._queue.release(1)
+            raise
+        turn.acked = True
+        return batch_id
+
+    async def _draw_if_shown(
+        self, job: ImageJob, loaded: LoadedImage, detections: list[Detection], batch_id: str
+    ) -> None:
+        """Render the thumbnail now only if it is shown now; the rest render on first request.
+
+        Shown now: the first image of a batch (the notification links it) and the
+        camera's newest (none newer queued, so a burst renders one per camera).
+        """
+        first = self._batch_of.get(job.camera_id) != batch_id
+        self._batch_of[job.camera_id] = batch_id
+        if first or self._queue.is_newest(job):
+            await self._runtime.run(self._draw, job, loaded, detections)
 
     def _load(self, job: ImageJob) -> LoadedImage | None:
         """Read the image if the ledger still wants it; mark it invalid if unusable (executor)."""
@@ -168,25 +217,16 @@ class DetectionStage:
             self._health.set("detector", True)
             return found
 
-    def _persist(
-        self, job: ImageJob, loaded: LoadedImage, detections: list[Detection]
-    ) -> tuple[list[int], str | None]:
-        """Write the thumbnail (named by image id), then store the detections (executor).
-
-        A thumbnail that cannot be drawn or written is logged; the detections are kept.
-        """
-        thumbnail: str | None = None
-        jpeg: bytes | None = None
-        if detections:
-            try:
-                jpeg = self._thumbnails.render(loaded.data, detections)
-            except (OSError, ValueError) as err:
-                _LOGGER.warning("Could not draw the thumbnail of %s: %s", job.file_path, err)
-        if jpeg is not None:
-            try:
-                thumbnail = str(self._thumbnails.save(jpeg, job.image_id))
-            except OSError as err:
-                _LOGGER.warning("Could not save the thumbnail of %s: %s", job.file_path, err)
+    def _persist(self, job: ImageJob, detections: list[Detection]) -> tuple[list[int], str | None]:
+        """Store the detections with the path their thumbnail has (or will have) (executor)."""
+        thumbnail = str(self._thumbnails.get_output_path(job.image_id)) if detections else None
         captured = datetime.fromisoformat(job.timestamp)
         ids = self._db.store_detections(job, detections, captured, dt_util.utcnow(), thumbnail)
         return ids, thumbnail
+
+    def _draw(self, job: ImageJob, loaded: LoadedImage, detections: list[Detection]) -> None:
+        """Render and write the thumbnail (executor); a failure is logged, drawn again on request."""
+        try:
+            self._thumbnails.save(self._thumbnails.render(loaded.data, detections), job.image_id)
+        except (OSError, ValueError) as err:
+            _LOGGER.warning("Could not draw the thumbnail of %s: %s", job.file_path, err)

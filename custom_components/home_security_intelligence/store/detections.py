@@ -26,51 +26,17 @@ class DetectionStore(SqliteEngine):
     ) -> list[int]:
         """Store an image's detections and mark it done in one transaction; return their ids.
 
-        `thumbnail` is the path of the image's thumbnail, already written by the caller
-        (named by image id, so a retry overwrites it), recorded on every detection.
-        Idempotent: an image already done returns its stored detection ids.
+        `thumbnail` is the path of the image's thumbnail (named by image id), recorded on
+        every detection; the file is written at once or on its first request. Idempotent:
+        an image already done returns its stored detection ids. Core statements, no ORM
+        session: one UPDATE and one multi-row INSERT in one transaction.
         """
-        with self._write() as session:
-            state = session.scalar(
-                select(schema.Image.state).where(schema.Image.id == job.image_id)
-            )
-            if state is None:
-                return []
-            if state == ImageState.DONE:
-                return list(
-                    session.scalars(
-                        select(schema.Detection.id)
-                        .where(schema.Detection.image_id == job.image_id)
-                        .order_by(schema.Detection.id)
-                    )
-                )
-            ids: list[int] = []
-            if detections:
-                ids = list(
-                    session.scalars(
-                        insert(schema.Detection).returning(
-                            schema.Detection.id, sort_by_parameter_order=True
-                        ),
-                        [
-                            {
-                                "image_id": job.image_id,
-                                "camera_id": job.camera_id,
-                                "object_type": d.object_type,
-                                "confidence": d.confidence,
-                                "bbox_x": d.bbox[0],
-                                "bbox_y": d.bbox[1],
-                                "bbox_width": d.bbox[2],
-                                "bbox_height": d.bbox[3],
-                                "detected_at": detected_at,
-                                "thumbnail_path": thumbnail,
-                            }
-                            for d in detections
-                        ],
-                    )
-                )
-            session.execute(
+        if self._engine is None:
+            raise RuntimeError("database is closed")
+        with self._write_lock, self._engine.begin() as conn:
+            marked = conn.execute(
                 update(schema.Image)
-                .where(schema.Image.id == job.image_id)
+                .where(schema.Image.id == job.image_id, schema.Image.state != ImageState.DONE)
                 .values(
                     state=ImageState.DONE,
                     attempts=schema.Image.attempts + 1,
@@ -78,7 +44,38 @@ class DetectionStore(SqliteEngine):
                     updated_at=now,
                 )
             )
-            return ids
+            if not marked.rowcount:
+                # Gone (purged) or already done: return what it stored then.
+                return list(
+                    conn.scalars(
+                        select(schema.Detection.id)
+                        .where(schema.Detection.image_id == job.image_id)
+                        .order_by(schema.Detection.id)
+                    )
+                )
+            if not detections:
+                return []
+            # One INSERT ... VALUES (...), (...) RETURNING id; ids grow in insertion order.
+            return sorted(
+                conn.scalars(
+                    insert(schema.Detection).returning(schema.Detection.id),
+                    [
+                        {
+                            "image_id": job.image_id,
+                            "camera_id": job.camera_id,
+                            "object_type": d.object_type,
+                            "confidence": d.confidence,
+                            "bbox_x": d.bbox[0],
+                            "bbox_y": d.bbox[1],
+                            "bbox_width": d.bbox[2],
+                            "bbox_height": d.bbox[3],
+                            "detected_at": detected_at,
+                            "thumbnail_path": thumbnail,
+                        }
+                        for d in detections
+                    ],
+                )
+            )
 
     def assign_batch(self, detection_ids: Iterable[int], batch_id: str) -> None:
         """Record which batch detections went to."""
@@ -148,6 +145,17 @@ class DetectionStore(SqliteEngine):
                 )
                 found.extend(detection_record(row, path) for row, path in rows.tuples())
         return sorted(found, key=lambda d: (d.detected_at, d.id))
+
+    def image_detections(self, image_id: int) -> list[DetectionRecord]:
+        """Return every detection of one image (what its annotated frame shows), oldest first."""
+        with self._session() as session:
+            rows = session.execute(
+                select(schema.Detection, schema.Image.path)
+                .join(schema.Image, schema.Image.id == schema.Detection.image_id)
+                .where(schema.Detection.image_id == image_id)
+                .order_by(schema.Detection.id)
+            )
+            return [detection_record(row, path) for row, path in rows.tuples()]
 
     def detection_times(self, camera_id: str, since: datetime, before: datetime) -> list[datetime]:
         """Return when a camera's detections happened in a period (for its rarity baseline)."""

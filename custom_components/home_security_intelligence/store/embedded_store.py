@@ -187,6 +187,20 @@ class EmbeddedWorkStore:
         )
         return batch_id
 
+    async def add_detections_and_take(
+        self,
+        camera_id: str,
+        detection_ids: Sequence[int],
+        at: datetime,
+        ttl: int,
+        done: ImageJob,
+        take_next: bool,
+    ) -> tuple[str, ImageJob | None]:
+        """Add to the batch (one SQLite transaction), forget `done`, take the next image."""
+        batch_id = await self.add_detections(camera_id, detection_ids, at, ttl)
+        self._images_in_flight.discard(done.image_id)
+        return batch_id, await self.take_image() if take_next else None
+
     async def open_batches(self) -> list[OpenBatch]:
         """Return the open batches."""
         found: list[OpenBatch] = await self._run(self._db.batches, BatchState.OPEN)
