@@ -5,12 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, select
 
 from ..pipeline.models import ClosedBatch, Detection, ImageJob
 from . import schema
 from .engine import SqliteEngine, in_chunks
+from .hot_sql import marks, sql_time, write_connection
 from .records import DetectionRecord, ImageState
+
+_DETECTION_COLUMNS = (
+    "image_id, camera_id, object_type, confidence, bbox_x, bbox_y, bbox_width, bbox_height,"
+    " detected_at, thumbnail_path"
+)
+
+
+def set_batch(conn: Connection, detection_ids: Iterable[int], batch_id: str) -> None:
+    """Point detections at their batch (inside the caller's transaction)."""
+    for ids in in_chunks(detection_ids):
+        conn.exec_driver_sql(
+            f"UPDATE detections SET batch_id = ? WHERE id IN ({marks(len(ids))})",  # noqa: S608 - placeholders only
+            (batch_id, *ids),
+        )
 
 
 class DetectionStore(SqliteEngine):
@@ -29,63 +44,42 @@ class DetectionStore(SqliteEngine):
         `thumbnail` is the path of the image's thumbnail (named by image id), recorded on
         every detection; the file is written at once or on its first request. Idempotent:
         an image already done returns its stored detection ids. Core statements, no ORM
-        session: one UPDATE and one multi-row INSERT in one transaction.
+        session, no compiled statement: one UPDATE and one multi-row INSERT in one transaction.
         """
-        if self._engine is None:
-            raise RuntimeError("database is closed")
-        with self._write_lock, self._engine.begin() as conn:
-            marked = conn.execute(
-                update(schema.Image)
-                .where(schema.Image.id == job.image_id, schema.Image.state != ImageState.DONE)
-                .values(
-                    state=ImageState.DONE,
-                    attempts=schema.Image.attempts + 1,
-                    last_error=None,
-                    updated_at=now,
-                )
+        with write_connection(self._engine, self._write_lock) as conn:
+            marked = conn.exec_driver_sql(
+                "UPDATE images SET state = ?, attempts = attempts + 1, last_error = NULL,"
+                " updated_at = ? WHERE id = ? AND state != ?",
+                (ImageState.DONE.value, sql_time(now), job.image_id, ImageState.DONE.value),
             )
             if not marked.rowcount:
                 # Gone (purged) or already done: return what it stored then.
                 return list(
-                    conn.scalars(
-                        select(schema.Detection.id)
-                        .where(schema.Detection.image_id == job.image_id)
-                        .order_by(schema.Detection.id)
-                    )
+                    conn.exec_driver_sql(
+                        "SELECT id FROM detections WHERE image_id = ? ORDER BY id", (job.image_id,)
+                    ).scalars()
                 )
             if not detections:
                 return []
+            when = sql_time(detected_at)
+            rows = [
+                (job.image_id, job.camera_id, d.object_type, d.confidence, *d.bbox, when, thumbnail)
+                for d in detections
+            ]
             # One INSERT ... VALUES (...), (...) RETURNING id; ids grow in insertion order.
             return sorted(
-                conn.scalars(
-                    insert(schema.Detection).returning(schema.Detection.id),
-                    [
-                        {
-                            "image_id": job.image_id,
-                            "camera_id": job.camera_id,
-                            "object_type": d.object_type,
-                            "confidence": d.confidence,
-                            "bbox_x": d.bbox[0],
-                            "bbox_y": d.bbox[1],
-                            "bbox_width": d.bbox[2],
-                            "bbox_height": d.bbox[3],
-                            "detected_at": detected_at,
-                            "thumbnail_path": thumbnail,
-                        }
-                        for d in detections
-                    ],
-                )
+                conn.exec_driver_sql(
+                    f"INSERT INTO detections ({_DETECTION_COLUMNS}) VALUES "  # noqa: S608 - placeholders only
+                    + ", ".join([f"({marks(10)})"] * len(rows))
+                    + " RETURNING id",
+                    tuple(value for row in rows for value in row),
+                ).scalars()
             )
 
     def assign_batch(self, detection_ids: Iterable[int], batch_id: str) -> None:
         """Record which batch detections went to."""
-        with self._write() as session:
-            for ids in in_chunks(detection_ids):
-                session.execute(
-                    update(schema.Detection)
-                    .where(schema.Detection.id.in_(ids))
-                    .values(batch_id=batch_id)
-                )
+        with write_connection(self._engine, self._write_lock) as conn:
+            set_batch(conn, detection_ids, batch_id)
 
     def unbatched_detections(self) -> dict[str, list[int]]:
         """Return, per camera, detections stored but never added to a batch."""
