@@ -140,6 +140,24 @@ async def test_camera_renders_the_size_asked_for(
     assert newer.content != again.content
 
 
+async def test_camera_draws_a_missing_thumbnail_again(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
+) -> None:
+    """Without a size, a thumbnail file not drawn yet (or gone) is drawn and kept."""
+    await hass.async_add_executor_job((camera_root / "front_door").mkdir)
+    entry = await setup_entry()
+    camera = entity_id(hass, "camera", entry, "front_door_snapshot")
+    await drop_and_detect(hass, entry, camera_root, "front_door")
+    first = await async_get_image(hass, camera)
+    thumbnail = Path(runtime_of(entry).cameras["front_door"].latest_thumbnail or "")
+    await hass.async_add_executor_job(thumbnail.unlink)
+
+    again = await async_get_image(hass, camera)
+
+    assert again.content == first.content
+    assert await hass.async_add_executor_job(thumbnail.read_bytes) == first.content
+
+
 async def test_last_detection_sensor(
     hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path, detector: DetectorServer
 ) -> None:

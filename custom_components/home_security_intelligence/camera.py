@@ -12,7 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import HsiConfigEntry, HsiRuntimeData
 from .entity import HsiCameraEntity, async_setup_camera_entities
-from .pipeline.annotated import annotated_frame
+from .pipeline.annotated import annotated_frame, draw_thumbnail
 from .pipeline.bounded_read import UnsafeFileError, read_inside
 from .pipeline.image_loader import MAX_IMAGE_BYTES
 from .pipeline.thumbnail_generator import ThumbnailGenerator, image_id_of
@@ -79,20 +79,25 @@ class SnapshotCamera(HsiCameraEntity, Camera):
         return frame
 
     async def _thumbnail(self, path: Path, image_id: int | None) -> bytes | None:
-        """Return the thumbnail file, drawn first if it was not drawn yet."""
+        """Return the thumbnail file, drawn (and kept) first if it was not drawn yet."""
         try:
-            return await self.hass.async_add_executor_job(
-                read_inside, path, self.data.thumbnail_dir, MAX_IMAGE_BYTES
-            )
+            return await self._read(path)
         except (UnsafeFileError, OSError):
-            pass
-        if image_id is None:
-            return None
-        return await self.hass.async_add_executor_job(
-            annotated_frame,
+            if image_id is None:
+                return None
+        drawn = await self.hass.async_add_executor_job(
+            draw_thumbnail,
             self.data.db,
             ThumbnailGenerator(self.data.thumbnail_dir),
             self.data.root,
             image_id,
-            None,
+        )
+        try:
+            return None if drawn is None else await self._read(drawn)
+        except (UnsafeFileError, OSError):
+            return None
+
+    async def _read(self, path: Path) -> bytes:
+        return await self.hass.async_add_executor_job(
+            read_inside, path, self.data.thumbnail_dir, MAX_IMAGE_BYTES
         )

@@ -42,6 +42,13 @@ def thumbnail_file(
         path.parent, thumbnails.output_dir
     ):
         return None
+    return draw_thumbnail(db, thumbnails, root, image_id)
+
+
+def draw_thumbnail(
+    db: Database, thumbnails: ThumbnailGenerator, root: Path, image_id: int
+) -> Path | None:
+    """Draw an image's thumbnail from its original and keep it; None when it cannot be."""
     jpeg = annotated_frame(db, thumbnails, root, image_id, None)
     if jpeg is None:
         return None
