@@ -10,13 +10,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PIL import Image
-
 from ..store.database import Database
 from .bounded_read import UnsafeFileError, read_inside
 from .image_loader import MAX_IMAGE_BYTES
 from .models import Detection
-from .thumbnail_generator import ThumbnailGenerator
+from .thumbnail_generator import RENDER_ERRORS, ThumbnailGenerator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -76,7 +74,7 @@ def annotated_frame(
         if box is None:
             return thumbnails.render(data, detections)
         return thumbnails.render_fit(data, detections, box)
-    except (UnsafeFileError, OSError, ValueError, Image.DecompressionBombError) as err:
+    except (UnsafeFileError, *RENDER_ERRORS) as err:
         _LOGGER.debug("Cannot draw image %s: %s", image_id, err)
         return None
 

@@ -24,7 +24,7 @@ from .fs_names import readable
 from .image_loader import InvalidImageError, LoadedImage, load_image
 from .models import Detection, ImageJob
 from .runtime import Runtime
-from .thumbnail_generator import ThumbnailGenerator
+from .thumbnail_generator import RENDER_ERRORS, ThumbnailGenerator
 from .work_queue import WorkQueue
 
 _LOGGER = logging.getLogger(__name__)
@@ -228,5 +228,5 @@ class DetectionStage:
         """Render and write the thumbnail (executor); a failure is logged, drawn again on request."""
         try:
             self._thumbnails.save(self._thumbnails.render(loaded.data, detections), job.image_id)
-        except (OSError, ValueError) as err:
+        except RENDER_ERRORS as err:
             _LOGGER.warning("Could not draw the thumbnail of %s: %s", job.file_path, err)

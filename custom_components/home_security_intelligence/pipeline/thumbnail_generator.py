@@ -31,6 +31,8 @@ COLORS = {
     "motorcycle": "#FFB800",
     "bird": "#A855F7",
 }
+RENDER_ERRORS = (OSError, ValueError, Image.DecompressionBombError)
+"""What rendering an undecodable or hostile image raises."""
 FONT_SIZE = 11
 _PX_PER_FONT_PX = 60  # frames wider than 660 px get proportionally larger labels
 _PX_PER_LINE_PX = 400

@@ -52,9 +52,7 @@ class WorkQueue:
         if fresh:
             now = time.monotonic()
             self._ready_at.update((job.image_id, now) for job in jobs)
-        for job in jobs:
-            if job.image_id > self._newest.get(job.camera_id, 0):
-                self._newest[job.camera_id] = job.image_id
+        self.note_newest(jobs)
         await self.call(self.store.push_images, jobs)
         self.release(len(jobs))
 
@@ -85,6 +83,12 @@ class WorkQueue:
             return False
         await self._tokens.acquire()  # an unlocked semaphore is acquired without suspending
         return True
+
+    def note_newest(self, jobs: Sequence[ImageJob]) -> None:
+        """Remember each camera's newest image among `jobs` (queued, or queued again)."""
+        for job in jobs:
+            if job.image_id > self._newest.get(job.camera_id, 0):
+                self._newest[job.camera_id] = job.image_id
 
     def is_newest(self, job: ImageJob) -> bool:
         """Tell whether no newer image of the job's camera was queued in this run."""
