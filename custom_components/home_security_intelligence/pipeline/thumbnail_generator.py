@@ -11,6 +11,7 @@ from functools import lru_cache
 import io
 import os
 from pathlib import Path
+import threading
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -135,7 +136,8 @@ class ThumbnailGenerator:
         """
         path = self.get_output_path(image_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{id(jpeg):x}.tmp")
+        # One temporary name per thread: an eager and a lazy render never share one.
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             tmp.write_bytes(jpeg)
             tmp.replace(path)
