@@ -20,6 +20,7 @@ from homeassistant.core import HomeAssistant
 
 from .conftest import EntryFactory, make_jpeg, write_file
 from .helpers import drop_and_detect, runtime_of
+from .store.common import set_thumbnail
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -93,6 +94,23 @@ async def test_a_thumbnail_not_drawn_yet_is_drawn_on_request_and_kept(
         assert (image.format, image.size) == ("JPEG", (320, 240))
     assert body == drawn  # the same renderer, the same frame and boxes
     assert await hass.async_add_executor_job(thumbnail.read_bytes) == body
+
+
+async def test_only_a_thumbnail_at_its_own_name_is_drawn_on_request(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A stored thumbnail path that is not `{image_id}.jpg` in the folder is never drawn."""
+    entry, data = await detected(hass, setup_entry, camera_root)
+    detection_id = data["detection_ids"][0]
+    runtime = runtime_of(entry)
+    client = await hass_client()
+    for elsewhere in (runtime.thumbnail_dir / "other.jpg", runtime.root / "front_door" / "1.jpg"):
+        await hass.async_add_executor_job(set_thumbnail, runtime.db, [detection_id], str(elsewhere))
+        assert (await client.get(path_of(entry, "thumbnail", detection_id))).status == 404
+        assert not await hass.async_add_executor_job(elsewhere.exists)
 
 
 async def test_annotated_full_size_frame(
