@@ -34,5 +34,10 @@ class HsiRuntimeData:
     analyzer: Analyzer
     """The LLM client; diagnostics show its habit."""
 
+    @property
+    def originals(self) -> tuple[Path, ...]:
+        """The folders uploads and camera-entity snapshots are read from."""
+        return (self.root, self.pipeline.camera_source.folder)
+
 
 type HsiConfigEntry = ConfigEntry[HsiRuntimeData]

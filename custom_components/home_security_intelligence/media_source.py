@@ -54,13 +54,13 @@ class HsiMediaSource(MediaSource):
         return data
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
-        """Resolve an annotated image, a full snapshot or a clip to its view URL (HA signs it)."""
+        """Resolve a thumbnail, an annotated full-size frame, a snapshot or a clip to its view URL."""
         parts = item.identifier.split("/")
         if len(parts) == 3 and parts[1] == "keyframe":
             return await self._key_frame(parts[0], parts[2])
         if (
             len(parts) != 3
-            or parts[1] not in ("image", "snapshot", "clip")
+            or parts[1] not in ("image", "annotated", "snapshot", "clip")
             or not parts[2].isdecimal()
         ):
             raise _unresolvable(translation_key="media_not_an_image", item=item.identifier)
@@ -68,6 +68,8 @@ class HsiMediaSource(MediaSource):
         detection_id = int(parts[2])
         if parts[1] == "image":
             return PlayMedia(image_path(parts[0], "thumbnail", detection_id), "image/jpeg")
+        if parts[1] == "annotated":
+            return PlayMedia(image_path(parts[0], "annotated", detection_id), "image/jpeg")
         records = await self.hass.async_add_executor_job(runtime.db.detections, [detection_id])
         if not records:
             raise _unresolvable(translation_key="media_unknown_item", item=str(detection_id))
@@ -172,8 +174,8 @@ class HsiMediaSource(MediaSource):
             when = dt_util.as_local(det.detected_at).strftime("%H:%M:%S")
             thumbnail = self._thumbnail(runtime, det.id)
             kinds = [("image", "")]
-            if _clip_mime(det) is None:
-                kinds.append(("snapshot", " full snapshot"))
+            if _clip_mime(det) is None:  # a clip frame is drawn at once, not from the original
+                kinds += [("annotated", " annotated full size"), ("snapshot", " full snapshot")]
             children.extend(
                 BrowseMediaSource(
                     domain=DOMAIN,
