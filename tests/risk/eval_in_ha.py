@@ -8,13 +8,22 @@ rarity, and `frames` uploads at the scenario's local time, on a date when the su
 where the scenario says. Its batch is closed with `analyze_now`; the stored event's
 breakdown is appended to HSI_EVAL_OUT as one JSON line.
 
+Two modes (HSI_EVAL_MODE): `roles` (default) sets the household's entities in the options
+flow and the camera's role in its roles step; `installed` is a new install: the entry
+from the config flow and default options only (no person, alarm, guests or delivery
+entities, no role chosen), so the camera's role is whatever the integration makes of its
+folder name. Both run HA's `zone` integration, as any real install does. The camera
+folder is the scenario's `folder`, else its camera name in snake case.
+
 Environment: HSI_EVAL_LLM_URL (required), HSI_EVAL_LLM_API (llamacpp or openai),
 HSI_EVAL_LLM_KEY, HSI_EVAL_LLM_MODEL, HSI_EVAL_BOUND (default 20), HSI_EVAL_QUICK=1 for
-the quick subset, HSI_EVAL_OUT (a JSON-lines file), HSI_EVAL_SCENARIOS (a file).
+the quick subset, HSI_EVAL_OUT (a JSON-lines file), HSI_EVAL_SCENARIOS (a file),
+HSI_EVAL_MODE (roles or installed).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 import json
 import logging
@@ -59,6 +68,7 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.sun import is_up
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
 from ..contract_servers import DetectorServer
@@ -75,6 +85,7 @@ ALARM = "alarm_control_panel.house"
 GUESTS = "input_boolean.guests_expected"
 DELIVERY = "input_boolean.delivery_expected"
 HISTORY_DAYS = 27
+INSTALLED = os.environ.get("HSI_EVAL_MODE", "roles") == "installed"
 
 
 def _scenarios() -> list[dict[str, Any]]:
@@ -91,6 +102,24 @@ def llm_url(socket_enabled: None) -> str:
     if not url:
         pytest.skip("HSI_EVAL_LLM_URL is not set (run scripts/eval-risk)")
     return url
+
+
+def _folder(scenario: dict[str, Any]) -> str:
+    """The camera's folder name: the scenario's, else its camera name in snake case."""
+    folder: str = scenario.get("folder") or "_".join(scenario["camera"].lower().split())
+    return folder
+
+
+def as_installed(facts: RiskFacts, folder: str) -> RiskFacts:
+    """The facts a new install sees: no household entities, the role its folder suggests."""
+    return replace(
+        facts,
+        camera_role="other",
+        people_home=None,
+        alarm_state=None,
+        guests_expected=None,
+        delivery_expected=None,
+    )
 
 
 def _start(hass: HomeAssistant, facts: RiskFacts) -> datetime:
@@ -191,9 +220,12 @@ async def test_scenario(
     scenario: dict[str, Any],
 ) -> None:
     """One scenario, end to end; its figures go to HSI_EVAL_OUT."""
+    camera = _folder(scenario)
     facts = RiskFacts(**scenario["facts"])
-    camera = scenario["id"]
+    if INSTALLED:
+        facts = as_installed(facts, camera)
     start = _start(hass, facts)
+    assert await async_setup_component(hass, "zone", {})
     context = _set_household(hass, facts)
 
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
@@ -237,7 +269,8 @@ async def test_scenario(
         when = start + timedelta(seconds=round(frame * step))
         await drop_and_detect(hass, entry, camera_root, camera, when, seed=frame)  # type: ignore[arg-type]
 
-    await _options_flow(hass, entry.entry_id, tuning, facts.camera_role)
+    if not INSTALLED:
+        await _options_flow(hass, entry.entry_id, tuning, facts.camera_role)
 
     previous = coordinator.cameras[camera].latest_event
     await hass.services.async_call(
@@ -256,7 +289,8 @@ async def test_scenario(
     assert breakdown is not None
     expected_prior = compute_prior(facts).score
     row = {
-        "id": camera,
+        "id": scenario["id"],
+        "mode": "installed" if INSTALLED else "roles",
         "expect": scenario["expect"],
         "holdout": bool(scenario.get("holdout")),
         "prior": breakdown.prior_score,
