@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 import os
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from .camera_roles import camera_role, chosen_roles
 from .const import (
     CONF_ALARM_ENTITY,
     CONF_BATCH_IDLE,
@@ -66,6 +68,7 @@ from .pipeline.nemotron_analyzer import (
     NemotronAnalyzer,
 )
 from .pipeline.risk_prior import ROLES
+from .state import camera_name
 from .store.redis_store import RedisWorkStore, connect
 from .store.work_store import WorkStoreError
 
@@ -264,25 +267,40 @@ class HsiOptionsFlow(OptionsFlow):
     async def async_step_cameras(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Give each camera a role: entry point, driveway, yard, street or other."""
+        """Give each camera a role; the default is the user's choice, else the suggestion.
+
+        Fields are labelled with the cameras' display names. Only roles that differ from
+        the suggestion are stored, so a camera left at its suggestion keeps following it.
+        """
+        cameras = self._cameras()
         if user_input is not None:
-            return self.async_create_entry(data=self._with_roles(user_input))
-        roles: dict[str, str] = self.config_entry.options.get(CONF_CAMERA_ROLES, {})
+            submitted = {cameras[label]: role for label, role in user_input.items()}
+            return self.async_create_entry(data=self._with_roles(chosen_roles(submitted)))
+        chosen: dict[str, str] = self.config_entry.options.get(CONF_CAMERA_ROLES, {})
         schema = probatio.Schema(
             {
-                probatio.Required(camera, default=roles.get(camera, "other")): _select(
+                probatio.Required(label, default=camera_role(chosen, camera)): _select(
                     ROLES, "camera_role"
                 )
-                for camera in self._cameras()
+                for label, camera in cameras.items()
             }
         )
         return self.async_show_form(step_id="cameras", data_schema=schema)
 
-    def _cameras(self) -> list[str]:
-        known: set[str] = set(self.config_entry.options.get(CONF_CAMERA_ROLES, {}))
+    def _cameras(self) -> dict[str, str]:
+        """Return the known cameras by label: display name (with the folder when shared)."""
+        known: dict[str, str] = {
+            camera: camera_name(camera)
+            for camera in self.config_entry.options.get(CONF_CAMERA_ROLES, {})
+        }
         if self.config_entry.state is ConfigEntryState.LOADED:
-            known |= set(self.config_entry.runtime_data.coordinator.cameras)
-        return sorted(known)
+            cameras = self.config_entry.runtime_data.coordinator.cameras
+            known |= {camera: state.name for camera, state in cameras.items()}
+        names = Counter(known.values())
+        return {
+            name if names[name] == 1 else f"{name} ({camera})": camera
+            for camera, name in sorted(known.items(), key=lambda item: (item[1], item[0]))
+        }
 
     def _with_roles(self, roles: dict[str, str]) -> dict[str, Any]:
         return {**self._tuning, CONF_CAMERA_ROLES: roles}

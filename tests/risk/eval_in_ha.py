@@ -23,7 +23,6 @@ HSI_EVAL_MODE (roles or installed).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 import json
 import logging
@@ -73,6 +72,7 @@ from homeassistant.util import dt as dt_util
 
 from ..contract_servers import DetectorServer
 from ..helpers import coordinator_of, drop_and_detect, wait_for
+from .scenario_facts import as_installed, folder, with_roles
 
 # The test plugin logs every SQL statement; the evaluation's output has no use for them.
 logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
@@ -102,24 +102,6 @@ def llm_url(socket_enabled: None) -> str:
     if not url:
         pytest.skip("HSI_EVAL_LLM_URL is not set (run scripts/eval-risk)")
     return url
-
-
-def _folder(scenario: dict[str, Any]) -> str:
-    """The camera's folder name: the scenario's, else its camera name in snake case."""
-    folder: str = scenario.get("folder") or "_".join(scenario["camera"].lower().split())
-    return folder
-
-
-def as_installed(facts: RiskFacts, folder: str) -> RiskFacts:
-    """The facts a new install sees: no household entities, the role its folder suggests."""
-    return replace(
-        facts,
-        camera_role="other",
-        people_home=None,
-        alarm_state=None,
-        guests_expected=None,
-        delivery_expected=None,
-    )
 
 
 def _start(hass: HomeAssistant, facts: RiskFacts) -> datetime:
@@ -220,10 +202,8 @@ async def test_scenario(
     scenario: dict[str, Any],
 ) -> None:
     """One scenario, end to end; its figures go to HSI_EVAL_OUT."""
-    camera = _folder(scenario)
-    facts = RiskFacts(**scenario["facts"])
-    if INSTALLED:
-        facts = as_installed(facts, camera)
+    camera = folder(scenario)
+    facts = as_installed(scenario) if INSTALLED else with_roles(scenario)
     start = _start(hass, facts)
     assert await async_setup_component(hass, "zone", {})
     context = _set_household(hass, facts)
