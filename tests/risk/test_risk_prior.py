@@ -121,6 +121,15 @@ def test_darkness_and_deep_night_raise() -> None:
     assert factor("night", local_hour=5) is None
 
 
+def test_small_hours_at_an_entry_point_are_high_and_critical_when_armed_away() -> None:
+    """As installed (no baseline, presence unknown): high; armed away: critical."""
+    night = {"is_dark": True, "local_hour": 2, "frames": 2, "duration_s": 10}
+    assert level_for_score(score(**night)) == "high"
+    assert level_for_score(score(alarm_state="armed_away", **night)) == "critical"
+    for visit in ({"frames": 3, "duration_s": 40}, {"frames": 8, "duration_s": 120}):
+        assert level_for_score(score(local_hour=14, **visit)) in ("low", "medium")
+
+
 def test_camera_role_orders_person_risk() -> None:
     roles = [score(camera_role=r) for r in ("entry_point", "yard", "driveway", "street")]
     assert roles == sorted(roles, reverse=True)

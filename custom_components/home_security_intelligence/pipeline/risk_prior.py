@@ -46,9 +46,9 @@ EXTRA_VEHICLE = 2
 MAX_EXTRA = 10
 PERSON_WITH_VEHICLE = 5
 # Lingering: (seconds from the first to the last detection, points), the most that applies.
-LINGER: Final = ((20, 5), (60, 10), (180, 15))
+LINGER: Final = ((60, 5), (120, 10), (300, 15))
 DARK = 8
-DEEP_NIGHT = 15  # local hours 0-4
+DEEP_NIGHT = 30  # local hours 0-4
 DEEP_NIGHT_HOURS: Final = range(5)
 NOBODY_HOME = 10
 HOME_AND_AWAKE = -5
