@@ -55,7 +55,9 @@ DEMO_OPTIONS = {
     "occupancy_timeout_seconds": 60,
     "llm_bound": 20,
 }
-DEMO_ROLES = {"front_door": "entry_point", "street": "street"}
+# The demo's camera folders, their display names and the roles the demo intends: the
+# same ones the integration suggests from the folder names.
+DEMO_CAMERAS = {"front_door": ("Front Door", "entry_point"), "street": ("Street", "street")}
 
 CONFIGURATION_YAML = """\
 # Written by scripts/hsi_demo.py: a minimal Home Assistant for the demo (no default_config,
@@ -218,6 +220,8 @@ def prepare_config(tz: str) -> None:
     """Write the config dir: configuration.yaml and the custom_components link."""
     for folder in (CONFIG, CAMERAS, LOGS, RUN, PHOTOS):
         folder.mkdir(parents=True, exist_ok=True)
+    for camera in DEMO_CAMERAS:  # before the entry exists, so the roles step lists them
+        (CAMERAS / camera).mkdir(exist_ok=True)
     # HA 2026.10 moves `http:` from YAML to storage on first start (confirmed below
     # with http/config/promote); after that the YAML block would only raise a repair.
     http = "" if (CONFIG / ".storage" / "http").exists() else HTTP_YAML
@@ -451,12 +455,40 @@ class HomeAssistantApi:
         )
         url = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
         result = await self.call("POST", url, json=options)
-        if result.get("step_id") == "cameras":
-            cameras = [field["name"] for field in result.get("data_schema", [])]
-            roles = {camera: DEMO_ROLES.get(camera, "other") for camera in cameras}
-            result = await self.call("POST", url, json=roles)
+        if result.get("step_id") != "cameras":
+            raise SystemExit(f"options flow: no camera roles step for {list(DEMO_CAMERAS)}")
+        shown = {field["name"]: field.get("default") for field in result["data_schema"]}
+        roles = dict(shown)
+        for camera, (label, role) in DEMO_CAMERAS.items():
+            if label not in shown:
+                raise SystemExit(f"options flow: camera {camera!r} missing from {list(shown)}")
+            roles[label] = role
+        result = await self.call("POST", url, json=roles)
         if result.get("type") != "create_entry":
             raise SystemExit(f"options flow failed: {result}")
+        await self.verify_roles(entry_id, options)
+        log(
+            "camera roles: "
+            + ", ".join(
+                f"{label} {role} ({'suggested' if shown[label] == role else 'set'})"
+                for label, role in DEMO_CAMERAS.values()
+            )
+        )
+
+    async def verify_roles(self, entry_id: str, options: dict[str, Any]) -> None:
+        """Open the options flow again: the roles step must show the intended roles."""
+        flow = await self.call(
+            "POST", "/api/config/config_entries/options/flow", json={"handler": entry_id}
+        )
+        url = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
+        try:
+            result = await self.call("POST", url, json=options)
+            shown = {field["name"]: field.get("default") for field in result["data_schema"]}
+        finally:
+            await self.call("DELETE", url)
+        intended = dict(DEMO_CAMERAS.values())
+        if {label: shown.get(label) for label in intended} != intended:
+            raise SystemExit(f"camera roles are {shown}, not the intended {intended}")
 
 
 # Alerts: an automation from the blueprint the integration installs
