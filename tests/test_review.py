@@ -65,7 +65,7 @@ async def test_calendar_lists_events_in_a_range(
     items: Any = response[calendar]
     assert len(items["events"]) == 1
     item = items["events"][0]
-    assert item["summary"] == "High risk: person at Front Door"
+    assert item["summary"] == "A person at Front Door"  # the event's own title
     assert dt_util.parse_datetime(item["start"]) == early.started_at
     assert dt_util.parse_datetime(item["end"]) == early.ended_at
     assert item["location"] == "Front Door"

@@ -88,11 +88,11 @@ class EventCalendar(HsiHubEntity, CalendarEntity):
             + (" · reviewed" if event.reviewed else "")
             + (" · snoozed" if event.snoozed else ""),
         ]
-        if event.thumbnail_path and event.detection_ids:
+        if event.shown_detection_id is not None:
             lines.append(
                 "Image: "
                 + signed_image_url(
-                    self.hass, self.data.entry_id, "snapshot", event.detection_ids[-1]
+                    self.hass, self.data.entry_id, "snapshot", event.shown_detection_id
                 )
             )
         return CalendarEvent(

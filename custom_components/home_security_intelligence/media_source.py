@@ -148,8 +148,8 @@ class HsiMediaSource(MediaSource):
             _folder(
                 f"{base}/{event.id}",
                 _event_title(event),
-                thumbnail=self._thumbnail(runtime, event.detection_ids[-1])
-                if event.thumbnail_path and event.detection_ids
+                thumbnail=self._thumbnail(runtime, event.shown_detection_id)
+                if event.shown_detection_id is not None
                 else None,
             )
             for event in await self._events(runtime, camera_id, day)

@@ -63,7 +63,7 @@ def event_payload(
     device_id: str | None,
 ) -> dict[str, Any]:
     """Return the `home_security_intelligence_event` payload of a stored event."""
-    shown = event.detection_ids[-1] if event.thumbnail_path and event.detection_ids else None
+    shown = event.shown_detection_id
     return {
         "camera_name": camera_name,
         "device_id": device_id,

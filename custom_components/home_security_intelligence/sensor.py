@@ -275,9 +275,9 @@ class UnreviewedSensor(HsiCameraEntity, SensorEntity):
                     "summary": event.summary,
                     "objects": list(event.objects),
                     "thumbnail_url": signed_image_url(
-                        self.hass, self.data.entry_id, "thumbnail", event.detection_ids[-1]
+                        self.hass, self.data.entry_id, "thumbnail", event.shown_detection_id
                     )
-                    if event.thumbnail_path and event.detection_ids
+                    if event.shown_detection_id is not None
                     else None,
                 }
                 for event in self.camera.unreviewed_events

@@ -292,7 +292,7 @@ def test_store_event_records_the_batch_and_is_idempotent(db: Database) -> None:
     assert (event.summary, event.reasoning) == (ASSESSMENT.summary, ASSESSMENT.reasoning)
     assert event.objects == ("car", "dog", "person")
     assert event.detection_ids == tuple(ids)
-    assert event.thumbnail_path == "/t/two.jpg"
+    assert event.thumbnail_path == "/t/one.jpg"  # the person frame shows the event, not the dog
     assert (event.started_at, event.ended_at, event.created_at) == (at(10), at(25), at(70))
     assert (event.reviewed, event.note) == (False, None)
 
@@ -510,3 +510,23 @@ def test_refused_image_that_changed_is_queued_again(db: Database) -> None:
     db.mark_image(job.image_id, ImageState.DONE, None, at(4))
     bigger = NewImage(first.camera_id, first.path, first.size * 3, first.mtime + 2, at(4))
     assert db.record_images([bigger], at(5)) == []  # done: never read twice
+
+
+def test_an_event_is_shown_by_its_key_detection_not_its_last_frame(db: Database) -> None:
+    """A person frame illustrates the event even when a horse frame came after it."""
+    person = seed_detections(db, "front_door", at(0), ("person",))
+    horse = seed_detections(db, "front_door", at(5), ("horse",))
+    set_thumbnail(db, person, "/thumbs/person.jpg")
+    set_thumbnail(db, horse, "/thumbs/horse.jpg")
+    ids = [*person, *horse]
+    batch_id = db.batch_add("front_door", ids, at(5), "front_door-key")
+    closed = db.batch_close(batch_id, at(35))
+    assert closed is not None
+
+    event, _ = db.store_event(closed, ASSESSMENT, "analyzed", at(40))
+
+    assert event.detection_ids == tuple(ids)
+    assert event.shown_detection_id == person[0]
+    assert event.thumbnail_path == "/thumbs/person.jpg"
+    (listed,) = db.query_events(EventQuery(camera_ids=("front_door",)))
+    assert listed.shown_detection_id == person[0]

@@ -11,7 +11,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..const import CLIP_SUFFIXES
+from ..pipeline.key_frame import KEY_GROUPS
 from ..pipeline.models import ClosedBatch, RiskAssessment
+from ..pipeline.risk_prior import group_of
 from . import schema
 from .detections import detection_record
 from .engine import SqliteEngine, in_chunks
@@ -260,7 +262,7 @@ def latest_event(session: Session, camera_id: str) -> EventRecord | None:
 
 def event_records(session: Session, rows: Sequence[schema.Event]) -> list[EventRecord]:
     """Turn event rows into records, fetching the detections of all of them in one query."""
-    members: dict[int, list[tuple[int, str, str | None, str]]] = {row.id: [] for row in rows}
+    members: dict[int, list[tuple[int, str, str | None, str, float]]] = {row.id: [] for row in rows}
     for ids in in_chunks(members):
         found = session.execute(
             select(
@@ -269,20 +271,27 @@ def event_records(session: Session, rows: Sequence[schema.Event]) -> list[EventR
                 schema.Detection.object_type,
                 schema.Detection.thumbnail_path,
                 schema.Image.path,
+                schema.Detection.confidence,
             )
             .join(schema.Detection, schema.Detection.id == schema.EventDetection.detection_id)
             .join(schema.Image, schema.Image.id == schema.Detection.image_id)
             .where(schema.EventDetection.event_id.in_(ids))
             .order_by(schema.Detection.id)
         )
-        for event_id, detection_id, object_type, thumbnail, path in found.tuples():
-            members[event_id].append((detection_id, object_type, thumbnail, path))
+        for event_id, detection_id, object_type, thumbnail, path, confidence in found.tuples():
+            members[event_id].append((detection_id, object_type, thumbnail, path, confidence))
     return [_record(row, members[row.id]) for row in rows]
 
 
-def _record(row: schema.Event, dets: list[tuple[int, str, str | None, str]]) -> EventRecord:
-    thumbs = [t for _, _, t, _ in dets if t]
-    clips = [i for i, _, _, path in dets if Path(path).suffix.lower() in CLIP_SUFFIXES]
+def _record(row: schema.Event, dets: list[tuple[int, str, str | None, str, float]]) -> EventRecord:
+    clips = [i for i, _, _, path, _ in dets if Path(path).suffix.lower() in CLIP_SUFFIXES]
+    # The event's picture: its key detection with a thumbnail (people and vehicles first,
+    # then the most confident, then the newest), not whichever frame came last.
+    shown = max(
+        (d for d in dets if d[2]),
+        key=lambda d: (group_of(d[1]) in KEY_GROUPS, d[4], d[0]),
+        default=None,
+    )
     return EventRecord(
         id=row.id,
         batch_id=row.batch_id,
@@ -295,9 +304,10 @@ def _record(row: schema.Event, dets: list[tuple[int, str, str | None, str]]) -> 
         reasoning=row.reasoning,
         analysis_status=row.analysis_status,
         created_at=row.created_at,
-        objects=tuple(sorted({o for _, o, _, _ in dets})),
-        detection_ids=tuple(i for i, _, _, _ in dets),
-        thumbnail_path=thumbs[-1] if thumbs else None,
+        objects=tuple(sorted({d[1] for d in dets})),
+        detection_ids=tuple(d[0] for d in dets),
+        thumbnail_path=shown[2] if shown else None,
+        shown_detection_id=shown[0] if shown else None,
         reviewed=row.reviewed,
         note=row.note,
         verdict=row.verdict,

@@ -112,6 +112,10 @@ class EventRecord:
     objects: tuple[str, ...]
     detection_ids: tuple[int, ...]
     thumbnail_path: str | None
+    """The thumbnail of `shown_detection_id`: the picture of the event."""
+    shown_detection_id: int | None = None
+    """The event's key detection with a thumbnail: a person or vehicle first, then the most
+    confident; its images illustrate the event everywhere."""
     reviewed: bool = False
     note: str | None = None
     verdict: str | None = None
