@@ -86,8 +86,8 @@ async def test_calendar_lists_events_in_a_range(
     assert answer.status == 200
     listed = await answer.json()
     assert [i["summary"] for i in listed] == [
-        "High risk: person at Front Door",
-        "Low risk: person at Garage",
+        "A person at Front Door",
+        "A person at Garage",
     ]
     assert listed[1]["uid"] == f"{entry.entry_id}_{late.id}"
     # The image link in the description loads without a login (signed).
@@ -109,7 +109,7 @@ async def test_calendar_lists_events_in_a_range(
         },
     )
     assert await empty.json() == []
-    assert state_of(hass, calendar).attributes["message"] == "Low risk: person at Garage"
+    assert state_of(hass, calendar).attributes["message"] == "A person at Garage"
 
 
 async def test_unreviewed_counts_go_down_on_acknowledge_and_the_button(
