@@ -658,7 +658,7 @@ def _show_batch_started(data: dict[str, Any], timing: Timing) -> None:
     camera, extra = data["camera_id"], ""
     if (batch := timing.detected(data)) is not None:
         batch.started = time.time() - batch.first
-        extra = f"  [{batch.started:.2f} s after its frame was written]"
+        extra = f"  [{batch.started:.1f} s after its frame was written]"
     log(f"batch   {camera:<10} started: {', '.join(data['objects'])}{extra}")
 
 
@@ -675,7 +675,7 @@ def _show_notifications(event: dict[str, Any], timing: Timing) -> None:
             batch.alerted = True
             push = time.time() - batch.first
             timing.pushes.append((camera, batch.started or push, push))
-            extra = f"  [{push:.2f} s after the batch's first frame was written]"
+            extra = f"  [{push:.1f} s after the batch's first frame was written]"
         text = notification["message"].split("\n\n![snapshot]")[0]
         log(f"ALERT   {camera:<10} {notification['title']}{extra}")
         log(f"        {text}")
