@@ -240,6 +240,15 @@ def thumbnail_rows(
                 f"{r['prototype_ratio']:.1f}x",
             )
         )
+        if "sharp_1920_ms" in r:
+            table.append(
+                (
+                    name,
+                    f"{size}: annotated frame at up to 1920 px wide (render_fit) CPU ms/op",
+                    fmt(r["sharp_1920_ms"], 2),
+                    "",
+                )
+            )
         tj = r["turbojpeg"]
         if tj.get("available"):
             table.append(

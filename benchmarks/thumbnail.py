@@ -1,9 +1,11 @@
 """Benchmark 2: the annotated thumbnail, where its time goes, and what would make it faster.
 
 `ThumbnailGenerator.render` against the naive way (benchmarks/seed_way.py) on the same
-frame in the same run, then render's steps timed one by one, a prototype of a faster
-render (`render_prototype`, the change proposed in NOTES.md), and PyTurboJPEG's scaled
-decoding against PIL's draft mode. CPU time of this thread, p50 of the repeats.
+frame in the same run, then render's steps timed one by one, the prototype the render now
+follows (`render_prototype`: cached label tiles, BOX resize, labels placed as before),
+the sharp frame at up to 1920 px wide (`render_fit`, the camera entity and the media
+browser), and PyTurboJPEG's scaled decoding against PIL's draft mode. CPU time of this
+thread, p50 of the repeats.
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ import tempfile
 import time
 from typing import Any
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from benchmarks.common import QUICK, photo_jpeg
 from benchmarks.seed_way import naive_thumbnail
 from custom_components.home_security_intelligence.pipeline.models import Detection
 from custom_components.home_security_intelligence.pipeline.thumbnail_generator import (
-    _FONT,
     JPEG_QUALITY,
     THUMBNAIL_SIZE,
     ThumbnailGenerator,
@@ -33,6 +34,7 @@ BOXES = [
     Detection(name, 0.9, (100 + 300 * i, 150 + 100 * i, 250, 400))
     for i, name in enumerate(("person", "car", "dog", "bicycle", "person"))
 ]
+_FONT = ImageFont.load_default(size=11)
 SIZES = {"1080p": (1920, 1080), "1440p": (2560, 1440), "480p": (640, 480)}
 
 
@@ -185,12 +187,14 @@ def bench_thumbnail() -> dict[str, Any]:
         ours = timed(lambda data=data: gen.render(data, BOXES), repeat)
         naive = timed(lambda data=data: naive_thumbnail(data, BOXES), repeat)
         proto = timed(lambda data=data: render_prototype(data, BOXES), repeat)
+        sharp = timed(lambda data=data: gen.render_fit(data, BOXES, (1920, 0)), repeat)
         result[name] = {
             "ours_ms": ours,
             "naive_ms": naive,
             "ratio": naive / ours,
             "prototype_ms": proto,
             "prototype_ratio": naive / proto,
+            "sharp_1920_ms": sharp,
             "steps": steps(data, gen, repeat),
             "turbojpeg": turbojpeg_decode(data, repeat),
         }

@@ -99,8 +99,8 @@ def test_darkness_only_when_dark() -> None:
 
 @pytest.mark.parametrize(
     ("people_home", "said"),
-    [(None, None), (0, "Nobody was home."), (1, "One person was home."),
-     (3, "3 people were home.")],
+    [(None, None), (0, "Nobody was home."), (1, "One of the household was home."),
+     (3, "3 of the household were home.")],
 )  # fmt: skip
 def test_presence_only_when_known(people_home: int | None, said: str | None) -> None:
     """Unknown presence is not mentioned; known presence is, with its plural."""
@@ -129,6 +129,28 @@ def test_everything_known_in_order() -> None:
         "Nobody was home. The alarm was armed (away). Guests were expected. "
         "A delivery was expected.",
     )
+
+
+@pytest.mark.parametrize("objects", [{"car": 1}, {"person": 2, "car": 1}, {"dog": 1}, {"box": 2}])
+@pytest.mark.parametrize("people_home", [0, 1, 2])
+@pytest.mark.parametrize("alarm_state", ALARM_STATES)
+def test_fact_texts_claim_nothing_but_the_facts(
+    objects: dict[str, int], people_home: int, alarm_state: str
+) -> None:
+    """Whatever else is known, a fact text names only what was seen and states no level."""
+    result = text(
+        "Driveway",
+        objects=objects,
+        duration_s=75,
+        is_dark=True,
+        people_home=people_home,
+        alarm_state=alarm_state,
+        guests_expected=True,
+        delivery_expected=True,
+    )
+    for level in ("low", "medium", "high", "critical"):
+        verdict = check_llm_text(f"{result.title}. {result.summary}", list(objects), level)
+        assert not {"unseen_object", "denies_seen", "other_level"} & set(verdict.reasons)
 
 
 @pytest.mark.parametrize("state", ["unknown", "unavailable", "on", None])

@@ -164,7 +164,7 @@ async def test_push_on_detection_then_update_then_withdraw(
     await wait_for(hass, lambda: len(calls) == 2, freezer=freezer)
     update = calls[1].data
     assert update["data"]["tag"] == "hsi-front_door"
-    assert update["title"] == "Front Door: high risk (72)"
+    assert update["title"] == "A person at Front Door · high risk (72)"
     assert update["message"] == "A person lingered at the door."
     assert update["data"]["push"]["interruption-level"] == "time-sensitive"
     assert update["data"]["image"].startswith(f"/api/home_security_intelligence/{entry.entry_id}/")
@@ -230,6 +230,29 @@ async def test_medium_event_below_high_minimum_withdraws(
     assert calls[1].data["message"] == "clear_notification"
 
 
+async def test_a_rejected_llm_text_is_never_pushed(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    llm: LlmServer,
+    freezer: FrozenDateTimeFactory,
+    alerts: Alerts,
+) -> None:
+    """An LLM text that fails the checks stays out of the notification: the facts' text goes."""
+    nonsense = "The risk is low, but the risk is high, and the risk is critical."
+    calls = await alerts()
+    entry = await setup_entry()
+    await drop_and_detect(hass, entry, camera_root, "garage", freezer=freezer)
+    llm.script = [llm_answer(72, "high", nonsense)]
+    event = await close_batch(hass, entry, "garage", freezer=freezer)
+    await wait_for(hass, lambda: len(calls) == 2, freezer=freezer)
+    assert event.llm_summary == nonsense
+    assert event.summary.startswith("A person seen on Garage at ")
+    assert calls[1].data["title"] == "A person at Garage · high risk (72)"
+    assert calls[1].data["message"] == event.summary
+    assert all(nonsense not in str(call.data) for call in calls)
+
+
 async def test_facts_only_event_updates_like_an_assessed_one(
     hass: HomeAssistant,
     setup_entry: EntryFactory,
@@ -289,15 +312,19 @@ async def test_buttons_call_the_integration_actions(
     hass.bus.async_fire("mobile_app_notification_action", {"action": "OTHER_APP_ACK"})
     hass.bus.async_fire("mobile_app_notification_action", {"action": acknowledge})
     first = await wait_for(hass, lambda: reviewed(events[0].id))
-    assert first.note is None
+    assert (first.note, first.verdict) == (None, None)
     assert await reviewed(events[1].id) is None
     hass.bus.async_fire("mobile_app_notification_action", {"action": false_alarm})
     second = await wait_for(hass, lambda: reviewed(events[1].id))
-    assert second.note == "false_alarm"
+    assert (second.note, second.verdict) == (None, "false_alarm")
     acks = [c.data for c in called if c.data["service"] == "acknowledge"]
     assert [a["service_data"] for a in acks] == [
         {"event_ids": [events[0].id], "config_entry_id": entry.entry_id},
-        {"event_ids": [events[1].id], "note": "false_alarm", "config_entry_id": entry.entry_id},
+        {
+            "event_ids": [events[1].id],
+            "verdict": "false_alarm",
+            "config_entry_id": entry.entry_id,
+        },
     ]
 
     switch = entity_id(hass, "switch", entry, "front_door_alerts")
@@ -365,7 +392,7 @@ async def test_without_a_phone_a_persistent_notification_is_shown(
     notice = await wait_for(
         hass, lambda: (n := shown.get("hsi-front_door")) and "high" in n["title"] and n
     )
-    assert notice["title"] == "Front Door: high risk (72)"
+    assert notice["title"] == "A person at Front Door · high risk (72)"
     assert notice["message"].startswith("A person lingered at the door.\n\n![snapshot](")
 
     freezer.tick(timedelta(minutes=6))
@@ -408,7 +435,7 @@ async def test_notifiers_cameras_and_snoozed_events(
     await wait_for(hass, lambda: sent, freezer=freezer)
     assert sent[0].data == {
         "entity_id": ["notify.family_chat"],
-        "title": "Front Door: high risk (72)",
+        "title": "A person at Front Door · high risk (72)",
         "message": "A person lingered at the door.",
     }
     assert len(calls) == 2

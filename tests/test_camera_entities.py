@@ -424,6 +424,8 @@ async def test_options_choose_camera_entity_and_trigger_at_once(
     flow = await hass.config_entries.options.async_configure(
         flow["flow_id"], {"front_door": "yard", "front_door_2": "entry_point"}
     )
+    assert flow["step_id"] == "zone_camera"  # no zones to edit: an empty pick saves
+    flow = await hass.config_entries.options.async_configure(flow["flow_id"], {})
     await hass.async_block_till_done()
     assert flow["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["camera_entities"] == {
@@ -455,6 +457,7 @@ async def test_options_choose_camera_entity_and_trigger_at_once(
     flow = await hass.config_entries.options.async_configure(
         flow["flow_id"], {"front_door": "yard", "front_door_2": "entry_point"}
     )
+    flow = await hass.config_entries.options.async_configure(flow["flow_id"], {})
     assert entry.options["camera_entities"] == {}
     hass.states.async_set(MOTION, "off")
     hass.states.async_set(MOTION, "on")

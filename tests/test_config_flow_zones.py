@@ -19,6 +19,7 @@ from .test_config_flow import suggested
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
 PREFIX = f"component.{DOMAIN}.options"
+SNAPSHOTS = {"snapshot_interval_seconds": 2.0, "snapshots_per_trigger": 10}
 
 
 async def _zones_form(hass: HomeAssistant, entry: MockConfigEntry, camera: str) -> dict[str, Any]:
@@ -26,6 +27,8 @@ async def _zones_form(hass: HomeAssistant, entry: MockConfigEntry, camera: str) 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     tuning = {k: v for k, v in suggested(result).items() if v is not None}
     result = await hass.config_entries.options.async_configure(result["flow_id"], tuning)
+    assert result["step_id"] == "camera_entities"
+    result = await hass.config_entries.options.async_configure(result["flow_id"], SNAPSHOTS)
     assert result["step_id"] == "cameras"
     roles = {str(k): k.default() for k in result["data_schema"].schema}
     result = await hass.config_entries.options.async_configure(result["flow_id"], roles)
@@ -126,6 +129,7 @@ async def test_zones_step_saves_one_camera_and_applies_at_once(
     result = await hass.config_entries.options.async_init(entry.entry_id)
     tuning = {k: v for k, v in suggested(result).items() if v is not None}
     result = await hass.config_entries.options.async_configure(result["flow_id"], tuning)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], SNAPSHOTS)
     roles = {str(k): k.default() for k in result["data_schema"].schema}
     result = await hass.config_entries.options.async_configure(result["flow_id"], roles)
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+import io
 from pathlib import Path
 from typing import Any
 import uuid
 
 from freezegun.api import FrozenDateTimeFactory
+from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import (
     async_capture_events,
@@ -109,6 +111,51 @@ async def test_camera_shows_newest_thumbnail(
     thumbnail = runtime_of(entry).cameras["front_door"].latest_thumbnail
     assert thumbnail is not None
     assert image.content == await hass.async_add_executor_job(Path(thumbnail).read_bytes)
+
+
+async def test_camera_renders_the_size_asked_for(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
+) -> None:
+    """With a size the camera draws the newest frame to fit it, never above the original."""
+    await hass.async_add_executor_job((camera_root / "front_door").mkdir)
+    entry = await setup_entry()
+    camera = entity_id(hass, "camera", entry, "front_door_snapshot")
+    await drop_and_detect(hass, entry, camera_root, "front_door")
+    sizes = {}
+    for width, height in ((1920, 1080), (480, 480), (200, None), (None, 120)):
+        image = await async_get_image(hass, camera, width=width, height=height)
+        assert image.content_type == "image/jpeg"
+        with Image.open(io.BytesIO(image.content)) as frame:
+            sizes[width, height] = frame.size
+    assert sizes == {
+        (1920, 1080): (640, 480),
+        (480, 480): (480, 360),
+        (200, None): (200, 150),
+        (None, 120): (160, 120),
+    }
+    again = await async_get_image(hass, camera, width=480, height=480)
+    assert (await async_get_image(hass, camera, width=480, height=480)).content == again.content
+    await drop_and_detect(hass, entry, camera_root, "front_door", seed=40)
+    newer = await async_get_image(hass, camera, width=480, height=480)
+    assert newer.content != again.content
+
+
+async def test_camera_draws_a_missing_thumbnail_again(
+    hass: HomeAssistant, setup_entry: EntryFactory, camera_root: Path
+) -> None:
+    """Without a size, a thumbnail file not drawn yet (or gone) is drawn and kept."""
+    await hass.async_add_executor_job((camera_root / "front_door").mkdir)
+    entry = await setup_entry()
+    camera = entity_id(hass, "camera", entry, "front_door_snapshot")
+    await drop_and_detect(hass, entry, camera_root, "front_door")
+    first = await async_get_image(hass, camera)
+    thumbnail = Path(runtime_of(entry).cameras["front_door"].latest_thumbnail or "")
+    await hass.async_add_executor_job(thumbnail.unlink)
+
+    again = await async_get_image(hass, camera)
+
+    assert again.content == first.content
+    assert await hass.async_add_executor_job(thumbnail.read_bytes) == first.content
 
 
 async def test_last_detection_sensor(
@@ -345,7 +392,7 @@ async def test_long_texts_are_not_recorded(
         {"summary", "reasoning", "objects", "top_factors"}
     )
     assert RiskEventEntity._unrecorded_attributes == frozenset(
-        {"summary", "reasoning", "objects", "breakdown"}
+        {"summary", "llm_summary", "reasoning", "objects", "breakdown"}
     )
     assert CameraSensor._unrecorded_attributes == frozenset({"detection_ids"})
     entry = await setup_entry()

@@ -87,7 +87,9 @@ async def test_logbook_describes_batches_and_events(
     }
     assert describe[EVENT_RISK](risks[0]) == {
         LOGBOOK_ENTRY_NAME: "Front Door",
-        LOGBOOK_ENTRY_MESSAGE: "high risk (65): A stranger walked a dog to the door.",
+        LOGBOOK_ENTRY_MESSAGE: (
+            "high risk (65): A person and a dog at Front Door — A stranger walked a dog to the door."
+        ),
         LOGBOOK_ENTRY_ICON: "mdi:shield-alert",
     }
 
@@ -96,9 +98,11 @@ async def test_logbook_describes_batches_and_events(
     await close_batch(hass, entry, "front_door")
     data = risks[1].data
     assert data["analysis_status"] == "prior_only"
+    # Without the LLM the line says the facts: the title, then the facts' summary.
+    assert data["summary"].startswith("A person and a dog seen on Front Door at ")
     assert describe[EVENT_RISK](risks[1])[LOGBOOK_ENTRY_MESSAGE] == (
         f"{data['risk_level']} risk ({data['risk_score']}): "
-        "dog, person seen; scored from the facts alone (LLM unavailable)"
+        f"A person and a dog at Front Door — {data['summary']}"
     )
 
 
@@ -155,7 +159,11 @@ async def test_real_logbook_shows_one_line_per_batch(
     ]
     assert ours == [
         ("Front Door", "detected person", "mdi:cctv"),
-        ("Front Door", "medium risk (40): A courier left a parcel.", "mdi:shield-alert-outline"),
+        (
+            "Front Door",
+            "medium risk (40): A person at Front Door — A courier left a parcel.",
+            "mdi:shield-alert-outline",
+        ),
     ]
 
 

@@ -85,9 +85,11 @@ async def test_browse_cameras_days_events_images(
         f"{day_id}/{unassessed.id}",
         f"{day_id}/{morning.id}",
     ]
+    # Each event folder is titled with the event's own title.
+    assert unassessed.title == morning.title == "A person at Front Door"
     assert [c.title for c in day] == [
-        f"09:00:00 {unassessed.risk_level} (facts only): person",
-        "08:05:00 low: person",
+        f"09:00:00 {unassessed.risk_level} (facts only): A person at Front Door",
+        "08:05:00 low: A person at Front Door",
     ]
     thumb = day[0].thumbnail
     assert thumb is not None
@@ -96,22 +98,26 @@ async def test_browse_cameras_days_events_images(
     )
 
     old_day = await browse(hass, f"{entry.entry_id}/front_door/{late.date().isoformat()}")
-    assert [c.title for c in old_day] == ["23:30:00 medium: person"]
+    assert [c.title for c in old_day] == ["23:30:00 medium: A person at Front Door"]
     assert old_day[0].identifier is not None
     assert old_day[0].identifier.endswith(f"/{late_event.id}")
 
     event_item = await async_browse_media(hass, f"{URI}/{day_id}/{unassessed.id}")
-    assert event_item.title == f"09:00:00 {unassessed.risk_level} (facts only): person"
+    assert event_item.title == (
+        f"09:00:00 {unassessed.risk_level} (facts only): A person at Front Door"
+    )
     event = await browse(hass, f"{day_id}/{unassessed.id}")
     assert [c.identifier for c in event] == [
         f"{entry.entry_id}/{kind}/{i}"
         for i in reversed(unassessed.detection_ids)
-        for kind in ("image", "snapshot")
+        for kind in ("image", "annotated", "snapshot")
     ]
     assert [c.title for c in event] == [
         "09:01:00",
+        "09:01:00 annotated full size",
         "09:01:00 full snapshot",
         "09:00:00",
+        "09:00:00 annotated full size",
         "09:00:00 full snapshot",
     ]
     assert all(c.can_play and c.media_content_type == "image/jpeg" for c in event)
@@ -123,6 +129,9 @@ async def test_browse_cameras_days_events_images(
     full = await async_resolve_media(hass, f"{URI}/{entry.entry_id}/snapshot/{image_id}", None)
     assert full.url == f"/api/{DOMAIN}/{entry.entry_id}/snapshot/{image_id}"
     assert full.mime_type == "image/jpeg"
+    sharp = await async_resolve_media(hass, f"{URI}/{entry.entry_id}/annotated/{image_id}", None)
+    assert sharp.url == f"/api/{DOMAIN}/{entry.entry_id}/annotated/{image_id}"
+    assert sharp.mime_type == "image/jpeg"
     with pytest.raises(Unresolvable):
         await async_resolve_media(hass, f"{URI}/{entry.entry_id}/snapshot/999999", None)
 
@@ -184,5 +193,6 @@ async def test_one_image_per_photo_even_with_several_objects(
     day = dt_util.as_local(event.started_at).date().isoformat()
     images = await browse(hass, f"{entry.entry_id}/front_door/{day}/{event.id}")
     assert [c.identifier for c in images] == [
-        f"{entry.entry_id}/{kind}/{event.detection_ids[-1]}" for kind in ("image", "snapshot")
+        f"{entry.entry_id}/{kind}/{event.detection_ids[-1]}"
+        for kind in ("image", "annotated", "snapshot")
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+import uuid
 
 import probatio
 import pytest
@@ -15,6 +16,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
+import redis
 
 from custom_components.home_security_intelligence.const import (
     CONF_CAMERA_ROOT,
@@ -244,12 +246,12 @@ async def test_reanalyze_updates_event_and_fires_again(
     event = await stored_event(hass, entry, camera_root, "front_door")
     assert event.risk_level == "high"
     events = async_capture_events(hass, EVENT_RISK)
-    llm.content = llm_answer(15, "low", "Only the cat.")
+    llm.content = llm_answer(15, "low", "A person walked past the door.")
 
     response = await call(hass, "reanalyze", {"event_id": event.id}, return_response=True)
     assert response["event_id"] == event.id
     assert (response["risk_score"], response["risk_level"]) == (15, "low")
-    assert response["summary"] == "Only the cat."
+    assert response["summary"] == response["llm_summary"] == "A person walked past the door."
     assert [e.data["risk_score"] for e in events] == [15]
     assert events[0].data["event_id"] == event.id
     stored = await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)
@@ -502,3 +504,36 @@ async def test_purge_over_websocket_and_rest_needs_an_admin(
         response = await client.post(f"/api/services/{DOMAIN}/purge", json={"older_than_days": 0})
         assert response.status == 401
     assert await hass.async_add_executor_job(runtime_of(entry).db.event, event.id)
+
+
+async def test_analyze_now_while_redis_refuses_is_a_translated_error(
+    hass: HomeAssistant, setup_entry: EntryFactory, redis_url: str
+) -> None:
+    """With the batch store refusing, analyze_now says so in words, not a raw store error."""
+    admin = redis.Redis.from_url(redis_url)
+    user = f"hsi_test_{uuid.uuid4().hex[:8]}"
+
+    def grant(categories: list[str]) -> None:
+        admin.acl_setuser(
+            user,
+            enabled=True,
+            passwords=["+secret"],
+            categories=categories,
+            commands=["+ping"],
+            keys=["*"],
+        )
+
+    await hass.async_add_executor_job(grant, ["+@all"])
+    try:
+        entry = await setup_entry(redis=redis_url.replace("redis://", f"redis://{user}:secret@"))
+        await runtime_of(entry).cameras.add("front_door")
+        await hass.async_add_executor_job(grant, ["-@all"])
+        with pytest.raises(HomeAssistantError) as err:
+            await hass.services.async_call(
+                DOMAIN, "analyze_now", {"camera": "front_door"}, blocking=True
+            )
+        assert err.value.translation_key == "redis_unreachable"
+        assert not isinstance(err.value, ServiceValidationError)
+    finally:
+        await hass.async_add_executor_job(admin.acl_deluser, user)
+        await hass.async_add_executor_job(admin.close)

@@ -20,6 +20,7 @@ from homeassistant.core import HomeAssistant
 
 from .conftest import EntryFactory, make_jpeg, write_file
 from .helpers import drop_and_detect, runtime_of
+from .store.common import set_thumbnail
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -67,6 +68,73 @@ async def test_logged_in_user_gets_thumbnail_and_snapshot(
     assert response.headers["Content-Type"] == "image/jpeg"
     with Image.open(io.BytesIO(await response.read())) as image:
         assert image.size == (640, 480)
+
+
+async def test_a_thumbnail_not_drawn_yet_is_drawn_on_request_and_kept(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A thumbnail whose file is not there is drawn from the original upload and kept."""
+    entry, data = await detected(hass, setup_entry, camera_root)
+    detection_id = data["detection_ids"][0]
+    client = await hass_client()
+    drawn = await (await client.get(path_of(entry, "thumbnail", detection_id))).read()
+    records = await hass.async_add_executor_job(runtime_of(entry).db.detections, [detection_id])
+    thumbnail = Path(records[0].thumbnail_path or "")
+    assert thumbnail.name == f"{records[0].image_id}.jpg"
+    await hass.async_add_executor_job(thumbnail.unlink)
+
+    response = await client.get(path_of(entry, "thumbnail", detection_id))
+
+    assert response.status == 200
+    body = await response.read()
+    with Image.open(io.BytesIO(body)) as image:
+        assert (image.format, image.size) == ("JPEG", (320, 240))
+    assert body == drawn  # the same renderer, the same frame and boxes
+    assert await hass.async_add_executor_job(thumbnail.read_bytes) == body
+
+
+async def test_only_a_thumbnail_at_its_own_name_is_drawn_on_request(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """A stored thumbnail path that is not `{image_id}.jpg` in the folder is never drawn."""
+    entry, data = await detected(hass, setup_entry, camera_root)
+    detection_id = data["detection_ids"][0]
+    runtime = runtime_of(entry)
+    client = await hass_client()
+    for elsewhere in (runtime.thumbnail_dir / "other.jpg", runtime.root / "front_door" / "1.jpg"):
+        await hass.async_add_executor_job(set_thumbnail, runtime.db, [detection_id], str(elsewhere))
+        assert (await client.get(path_of(entry, "thumbnail", detection_id))).status == 404
+        assert not await hass.async_add_executor_job(elsewhere.exists)
+
+
+async def test_annotated_full_size_frame(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    camera_root: Path,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    """`annotated` serves the whole upload's resolution with its boxes drawn, and no file."""
+    entry, data = await detected(hass, setup_entry, camera_root)
+    detection_id = data["detection_ids"][0]
+    client = await hass_client()
+    response = await client.get(path_of(entry, "annotated", detection_id))
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(await response.read())) as image:
+        assert (image.format, image.size) == ("JPEG", (640, 480))
+        snapshot = await (await client.get(path_of(entry, "snapshot", detection_id))).read()
+        with Image.open(io.BytesIO(snapshot)) as original:
+            assert image.convert("RGB").tobytes() != original.convert("RGB").tobytes()
+    thumbnails = runtime_of(entry).thumbnail_dir
+    names = await hass.async_add_executor_job(lambda: sorted(p.name for p in thumbnails.iterdir()))
+    assert all(name.endswith(".jpg") and name[:-4].isdigit() for name in names)
+    assert (await client.get(path_of(entry, "annotated", 999999))).status == 404
 
 
 async def test_anonymous_request_is_refused(

@@ -25,10 +25,6 @@ from .const import (
     CONF_CAMERA_ROOT,
     CONF_DETECTOR_API,
     CONF_DETECTOR_URL,
-    CONF_LLM_API,
-    CONF_LLM_API_KEY,
-    CONF_LLM_MODEL,
-    CONF_LLM_URL,
     CONF_REDIS_URL,
     DATABASE_FILE,
     DOMAIN,
@@ -38,9 +34,9 @@ from .const import (
 from .data import HsiConfigEntry, HsiRuntimeData
 from .entity import hub_device_info
 from .hub import Pipeline
+from .llm_backend import build_analyzer
 from .pipeline.detector_client import API_DETECT, DetectorClient
 from .pipeline.fs_names import camera_id as folder_camera_id
-from .pipeline.nemotron_analyzer import API_LLAMACPP, NemotronAnalyzer
 from .pipeline.thumbnail_generator import ThumbnailGenerator
 from .repairs import async_clear_unusable_database, async_report_unusable_database
 from .services import async_register_services
@@ -121,13 +117,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HsiConfigEntry) -> bool:
     else:
         store = EmbeddedWorkStore(db, hass.async_add_executor_job)
     session = async_get_clientsession(hass)
-    analyzer = NemotronAnalyzer(
-        session,
-        entry.data[CONF_LLM_URL],
-        entry.data.get(CONF_LLM_API, API_LLAMACPP),
-        entry.data.get(CONF_LLM_API_KEY),
-        entry.data.get(CONF_LLM_MODEL),
-    )
+    analyzer = build_analyzer(hass, entry.data, entry.entry_id, storage)
     detector = DetectorClient(
         session, entry.data[CONF_DETECTOR_URL], entry.data.get(CONF_DETECTOR_API, API_DETECT)
     )

@@ -39,6 +39,7 @@ from .camera_sources import (
     entity_cameras,
 )
 from .const import (
+    CONF_AI_TASK_ENTITY,
     CONF_ALARM_ENTITY,
     CONF_BATCH_IDLE,
     CONF_BATCH_WINDOW,
@@ -66,8 +67,10 @@ from .const import (
     CONF_ZONES,
     DEFAULT_OPTIONS,
     DOMAIN,
+    STORAGE_DIR,
 )
 from .data import HsiConfigEntry
+from .llm_backend import API_AI_TASK, BACKENDS, Analyzer, build_analyzer
 from .pipeline.detector_client import (
     API_DETECT,
     DETECTOR_APIS,
@@ -79,11 +82,10 @@ from .pipeline.key_frame import probe_jpeg
 from .pipeline.llm_request import is_local_url
 from .pipeline.nemotron_analyzer import (
     API_LLAMACPP,
-    LLM_APIS,
     AnalyzerAuthError,
+    AnalyzerError,
     AnalyzerProtocolError,
     AnalyzerUnreachableError,
-    NemotronAnalyzer,
 )
 from .pipeline.risk_prior import GROUP_ORDER, ROLES
 from .pipeline.zones import ZoneError, ZoneFilter, format_areas
@@ -113,10 +115,13 @@ def _connection_schema(defaults: dict[str, Any]) -> probatio.Schema:
             probatio.Required(
                 CONF_DETECTOR_API, default=defaults.get(CONF_DETECTOR_API, API_DETECT)
             ): _select(DETECTOR_APIS, CONF_DETECTOR_API),
-            probatio.Required(CONF_LLM_URL, default=defaults.get(CONF_LLM_URL, "")): _URL,
+            probatio.Optional(CONF_LLM_URL, default=defaults.get(CONF_LLM_URL, "")): _URL,
             probatio.Required(
                 CONF_LLM_API, default=defaults.get(CONF_LLM_API, API_LLAMACPP)
-            ): _select(LLM_APIS, CONF_LLM_API),
+            ): _select(BACKENDS, CONF_LLM_API),
+            probatio.Optional(
+                CONF_AI_TASK_ENTITY, description=suggested(CONF_AI_TASK_ENTITY)
+            ): _entities("ai_task"),
             probatio.Optional(CONF_LLM_API_KEY, description=suggested(CONF_LLM_API_KEY)): _PASSWORD,
             probatio.Optional(CONF_LLM_MODEL, description=suggested(CONF_LLM_MODEL)): str,
             probatio.Optional(CONF_REDIS_URL, description=suggested(CONF_REDIS_URL)): str,
@@ -135,7 +140,18 @@ def _root_error(hass: HomeAssistant, raw: str) -> str | None:
 
 
 async def _llm_errors(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
-    """Ask the LLM for one token with the entry's key; return form errors by field."""
+    """Ask the LLM for one token with the entry's key; return form errors by field.
+
+    An AI Task entity (none: the preferred one) is asked for a tiny structured answer.
+    """
+    if data.get(CONF_LLM_API) == API_AI_TASK:
+        try:
+            await _analyzer(hass, data).verify()
+        except AnalyzerError:
+            return {CONF_AI_TASK_ENTITY: "ai_task_failed"}
+        return {}
+    if not data.get(CONF_LLM_URL):
+        return {CONF_LLM_URL: "llm_url_required"}
     try:
         await _analyzer(hass, data).verify()
     except AnalyzerAuthError:
@@ -179,26 +195,29 @@ async def async_validate(hass: HomeAssistant, data: dict[str, Any]) -> dict[str,
 
 
 async def async_snapshots_default(hass: HomeAssistant, data: dict[str, Any]) -> bool:
-    """Send snapshots by default when the LLM is on the local network and takes a tiny JPEG."""
-    if not is_local_url(data[CONF_LLM_URL]):
+    """Send snapshots by default when the LLM is on the local network and takes a tiny JPEG.
+
+    An AI Task entity may send them anywhere: off until the household turns it on.
+    """
+    if data.get(CONF_LLM_API) == API_AI_TASK or not is_local_url(data[CONF_LLM_URL]):
         return False
     return await _analyzer(hass, data).accepts_images(await hass.async_add_executor_job(probe_jpeg))
 
 
-def _analyzer(hass: HomeAssistant, data: Mapping[str, Any]) -> NemotronAnalyzer:
-    return NemotronAnalyzer(
-        async_get_clientsession(hass),
-        data[CONF_LLM_URL],
-        data.get(CONF_LLM_API, API_LLAMACPP),
-        data.get(CONF_LLM_API_KEY),
-        data.get(CONF_LLM_MODEL),
-    )
+def _analyzer(hass: HomeAssistant, data: Mapping[str, Any]) -> Analyzer:
+    return build_analyzer(hass, data, "", Path(hass.config.path(STORAGE_DIR)))
 
 
 def _clean(user_input: dict[str, Any]) -> dict[str, Any]:
     data = {k: v.strip() if isinstance(v, str) else v for k, v in user_input.items()}
     data[CONF_CAMERA_ROOT] = os.path.normpath(data[CONF_CAMERA_ROOT])
-    for key in (CONF_REDIS_URL, CONF_LLM_API_KEY, CONF_LLM_MODEL):
+    for key in (
+        CONF_REDIS_URL,
+        CONF_LLM_API_KEY,
+        CONF_LLM_MODEL,
+        CONF_LLM_URL,
+        CONF_AI_TASK_ENTITY,
+    ):
         if not data.get(key):
             data.pop(key, None)
     return data
@@ -282,12 +301,13 @@ class HsiConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reauth_confirm",
             data_schema=probatio.Schema({probatio.Required(CONF_LLM_API_KEY): _PASSWORD}),
             errors=errors,
-            description_placeholders={"url": entry.data[CONF_LLM_URL]},
+            description_placeholders={"url": entry.data.get(CONF_LLM_URL, "")},
         )
 
 
 def _llm(data: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(data.get(key) for key in (CONF_LLM_URL, CONF_LLM_API, CONF_LLM_MODEL))
+    keys = (CONF_LLM_URL, CONF_LLM_API, CONF_LLM_MODEL, CONF_AI_TASK_ENTITY)
+    return tuple(data.get(key) for key in keys)
 
 
 def _number(low: float, high: float, step: float, unit: str = "") -> NumberSelector:

@@ -16,6 +16,7 @@ CONF_DETECTOR_API: Final = "detector_api"
 CONF_LLM_API: Final = "llm_api"
 CONF_LLM_API_KEY: Final = "llm_api_key"
 CONF_LLM_MODEL: Final = "llm_model"
+CONF_AI_TASK_ENTITY: Final = "ai_task_entity"
 
 CONF_CONFIDENCE_THRESHOLD: Final = "confidence_threshold"
 CONF_BATCH_WINDOW: Final = "batch_window_seconds"

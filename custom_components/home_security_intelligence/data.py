@@ -9,8 +9,8 @@ from homeassistant.config_entries import ConfigEntry
 
 from .cameras import CameraRegistry
 from .hub import Pipeline
+from .llm_backend import Analyzer
 from .pipeline.detector_client import DetectorClient
-from .pipeline.nemotron_analyzer import NemotronAnalyzer
 from .service_health import ServiceHealth
 from .store.database import Database
 from .store.work_store import WorkStore
@@ -31,8 +31,13 @@ class HsiRuntimeData:
     root: Path
     thumbnail_dir: Path
     detector: DetectorClient
-    analyzer: NemotronAnalyzer
+    analyzer: Analyzer
     """The LLM client; diagnostics show its habit."""
+
+    @property
+    def originals(self) -> tuple[Path, ...]:
+        """The folders uploads and camera-entity snapshots are read from."""
+        return (self.root, self.pipeline.camera_source.folder)
 
 
 type HsiConfigEntry = ConfigEntry[HsiRuntimeData]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.loader import async_get_integration
@@ -21,6 +22,8 @@ from .data import HsiConfigEntry
 from .pipeline.level_belief import Habit
 from .urls import redact_url
 
+TO_REDACT = {CONF_LLM_API_KEY}
+
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: HsiConfigEntry
@@ -28,12 +31,10 @@ async def async_get_config_entry_diagnostics(
     """Return what helps debugging an entry, with credentials removed from URLs."""
     runtime = entry.runtime_data
     integration = await async_get_integration(hass, DOMAIN)
-    data = dict(entry.data)
+    data: dict[str, Any] = async_redact_data(entry.data, TO_REDACT)
     for key in (CONF_DETECTOR_URL, CONF_LLM_URL, CONF_REDIS_URL):
-        if key in data:
+        if data.get(key):  # keep host and port, drop a password in the URL
             data[key] = redact_url(data[key])
-    if CONF_LLM_API_KEY in data:
-        data[CONF_LLM_API_KEY] = "**REDACTED**"
     counts = await hass.async_add_executor_job(runtime.db.stats)
     ledger = await hass.async_add_executor_job(runtime.db.image_counts)
     health = runtime.health

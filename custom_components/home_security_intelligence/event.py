@@ -33,7 +33,9 @@ class RiskEventEntity(HsiCameraEntity, EventEntity):
 
     _attr_translation_key = "risk_event"
     _attr_event_types = list(RISK_LEVELS)  # noqa: RUF012 - HA declares it a list
-    _unrecorded_attributes = frozenset({"summary", "reasoning", "objects", "breakdown"})
+    _unrecorded_attributes = frozenset(
+        {"summary", "llm_summary", "reasoning", "objects", "breakdown"}
+    )
 
     def __init__(self, data: HsiRuntimeData, camera_id: str) -> None:
         """Create the entity; the event stored before start-up is not fired again."""

@@ -16,6 +16,7 @@ from homeassistant.helpers.event import async_track_time_interval
 
 from .cameras import CameraRegistry
 from .const import CONF_BATCH_IDLE, CONF_BATCH_WINDOW, DOMAIN, SNAPSHOT_DIR, STORAGE_DIR
+from .llm_backend import Analyzer
 from .pipeline.analysis import AnalysisStage
 from .pipeline.batch_aggregator import BatchAggregator
 from .pipeline.batching import Batching
@@ -23,7 +24,6 @@ from .pipeline.camera_source import CameraSource
 from .pipeline.detection import DetectionStage
 from .pipeline.detector_client import DetectorClient
 from .pipeline.intake import Intake
-from .pipeline.nemotron_analyzer import NemotronAnalyzer
 from .pipeline.recovery import Recovery
 from .pipeline.runtime import Runtime
 from .pipeline.thumbnail_generator import ThumbnailGenerator
@@ -49,7 +49,7 @@ class Pipeline:
         db: Database,
         store: WorkStore,
         detector: DetectorClient,
-        analyzer: NemotronAnalyzer,
+        analyzer: Analyzer,
         thumbnails: ThumbnailGenerator,
         store_url: str = "",
     ) -> None:
@@ -83,6 +83,7 @@ class Pipeline:
             hass,
             runtime.option,
             runtime.run,
+            root,
             db,
             analyzer,
             self.health,

@@ -59,13 +59,14 @@ def describe_detection(event: Event) -> dict[str, Any]:
 
 @callback
 def describe_risk(event: Event) -> dict[str, Any]:
-    """Describe an assessed (or prior-only) event."""
+    """Describe an assessed (or prior-only) event: its level, then "title — summary"."""
     data = event.data
     if (level := data.get("risk_level")) is None:
         message = "recorded activity that could not be assessed (LLM unavailable)"
         icon = UNASSESSED_ICON
     else:
-        message = f"{level} risk ({data['risk_score']}): {data.get('summary', '')}"
+        text = " — ".join(filter(None, (data.get("title"), data.get("summary"))))
+        message = f"{level} risk ({data['risk_score']}): {text}"
         icon = LEVEL_ICONS.get(level, UNASSESSED_ICON)
     return {
         LOGBOOK_ENTRY_NAME: _camera(data),

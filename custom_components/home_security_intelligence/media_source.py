@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+import re
 
 from homeassistant.components.media_player.const import MediaClass
 from homeassistant.components.media_source import (
@@ -17,12 +18,14 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
+from .ai_task_client import KEYFRAME_DIR
 from .const import CLIP_CONTENT_TYPES, DOMAIN
 from .data import HsiRuntimeData
 from .store.records import AnalysisStatus, DetectionRecord, EventQuery, EventRecord
 from .urls import image_path, signed_image_url
 
 MAX_EVENTS_PER_DAY = 500
+_KEY_FRAME_NAME = re.compile(r"[0-9a-f]{32}")
 
 
 async def async_get_media_source(hass: HomeAssistant) -> HsiMediaSource:
@@ -46,35 +49,49 @@ class HsiMediaSource(MediaSource):
     def _runtime(self, entry_id: str) -> HsiRuntimeData:
         entry = self.hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
-            raise Unresolvable(f"Unknown entry {entry_id}")
+            raise _unresolvable(translation_key="media_unknown_entry", item=entry_id)
         data: HsiRuntimeData = entry.runtime_data
         return data
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
-        """Resolve an annotated image, a full snapshot or a clip to its view URL (HA signs it)."""
+        """Resolve a thumbnail, an annotated full-size frame, a snapshot or a clip to its view URL."""
         parts = item.identifier.split("/")
+        if len(parts) == 3 and parts[1] == "keyframe":
+            return await self._key_frame(parts[0], parts[2])
         if (
             len(parts) != 3
-            or parts[1] not in ("image", "snapshot", "clip")
+            or parts[1] not in ("image", "annotated", "snapshot", "clip")
             or not parts[2].isdecimal()
         ):
-            raise Unresolvable(f"Not an image or clip: {item.identifier}")
+            raise _unresolvable(translation_key="media_not_an_image", item=item.identifier)
         runtime = self._runtime(parts[0])
         detection_id = int(parts[2])
         if parts[1] == "image":
             return PlayMedia(image_path(parts[0], "thumbnail", detection_id), "image/jpeg")
+        if parts[1] == "annotated":
+            return PlayMedia(image_path(parts[0], "annotated", detection_id), "image/jpeg")
         records = await self.hass.async_add_executor_job(runtime.db.detections, [detection_id])
         if not records:
-            raise Unresolvable(f"Unknown detection {detection_id}")
+            raise _unresolvable(translation_key="media_unknown_item", item=str(detection_id))
         clip_mime = _clip_mime(records[0])
         if parts[1] == "clip":
             if clip_mime is None:
-                raise Unresolvable(f"Detection {detection_id} is not from a clip")
+                raise _unresolvable(translation_key="media_not_an_image", item=item.identifier)
             return PlayMedia(image_path(parts[0], "clip", detection_id), clip_mime)
         if clip_mime is not None:
-            raise Unresolvable(f"Detection {detection_id} is from a clip, not a still")
+            raise _unresolvable(translation_key="media_not_an_image", item=item.identifier)
         mime = "image/png" if records[0].file_path.lower().endswith(".png") else "image/jpeg"
         return PlayMedia(image_path(parts[0], "snapshot", detection_id), mime)
+
+    async def _key_frame(self, entry_id: str, name: str) -> PlayMedia:
+        """Resolve a key frame kept on disk for one AI Task request: a path, no URL."""
+        runtime = self._runtime(entry_id)
+        path = runtime.thumbnail_dir.parent / KEYFRAME_DIR / f"{name}.jpg"
+        if not _KEY_FRAME_NAME.fullmatch(name) or not await self.hass.async_add_executor_job(
+            path.is_file
+        ):
+            raise _unresolvable(translation_key="media_unknown_item", item=name)
+        return PlayMedia("", "image/jpeg", path=path)
 
     async def async_browse_media(self, item: MediaSourceItem) -> BrowseMediaSource:
         """Browse one level."""
@@ -87,12 +104,12 @@ class HsiMediaSource(MediaSource):
         try:
             day = date.fromisoformat(parts[2])
         except ValueError as err:
-            raise Unresolvable(f"Bad day in {item.identifier}") from err
+            raise _unresolvable(translation_key="media_unknown_item", item=item.identifier) from err
         if len(parts) == 3:
             return await self._day(runtime, parts[1], day)
         if len(parts) == 4 and parts[3].isdecimal():
             return await self._event(runtime, parts[1], day, int(parts[3]))
-        raise Unresolvable(f"Unknown item {item.identifier}")
+        raise _unresolvable(translation_key="media_unknown_item", item=item.identifier)
 
     def _root(self) -> BrowseMediaSource:
         children = [
@@ -106,7 +123,7 @@ class HsiMediaSource(MediaSource):
 
     async def _camera(self, runtime: HsiRuntimeData, camera_id: str) -> BrowseMediaSource:
         if camera_id not in runtime.cameras:
-            raise Unresolvable(f"Unknown camera {camera_id}")
+            raise _unresolvable(translation_key="media_unknown_item", item=camera_id)
         times = await self.hass.async_add_executor_job(runtime.db.event_times, camera_id)
         days = sorted({dt_util.as_local(t).date() for t in times}, reverse=True)
         base = f"{runtime.entry_id}/{camera_id}"
@@ -144,7 +161,7 @@ class HsiMediaSource(MediaSource):
     ) -> BrowseMediaSource:
         event = await self.hass.async_add_executor_job(runtime.db.event, event_id)
         if event is None or event.camera_id != camera_id:
-            raise Unresolvable(f"Unknown event {event_id}")
+            raise _unresolvable(translation_key="media_unknown_item", item=str(event_id))
         detections = await self.hass.async_add_executor_job(
             runtime.db.detections, event.detection_ids
         )
@@ -157,8 +174,8 @@ class HsiMediaSource(MediaSource):
             when = dt_util.as_local(det.detected_at).strftime("%H:%M:%S")
             thumbnail = self._thumbnail(runtime, det.id)
             kinds = [("image", "")]
-            if _clip_mime(det) is None:
-                kinds.append(("snapshot", " full snapshot"))
+            if _clip_mime(det) is None:  # a clip frame is drawn at once, not from the original
+                kinds += [("annotated", " annotated full size"), ("snapshot", " full snapshot")]
             children.extend(
                 BrowseMediaSource(
                     domain=DOMAIN,
@@ -215,7 +232,7 @@ def _event_title(event: EventRecord) -> str:
     level = event.risk_level or "not assessed"
     if event.analysis_status == AnalysisStatus.PRIOR_ONLY:
         level += " (facts only)"
-    return f"{when} {level}: {', '.join(event.objects)}"
+    return f"{when} {level}: {event.title or ', '.join(event.objects)}"
 
 
 def _folder(
@@ -236,4 +253,13 @@ def _folder(
         children=children,
         children_media_class=MediaClass.IMAGE if children is not None else None,
         thumbnail=thumbnail,
+    )
+
+
+def _unresolvable(*, translation_key: str, item: str) -> Unresolvable:
+    """Return a translated error for a media item that does not resolve."""
+    return Unresolvable(
+        translation_domain=DOMAIN,
+        translation_key=translation_key,
+        translation_placeholders={"item": item[:200]},
     )

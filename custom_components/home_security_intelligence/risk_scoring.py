@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from .pipeline.level_belief import adjustment, toward_score
 from .pipeline.models import RiskAssessment
 from .pipeline.risk_prior import RiskPrior
@@ -20,25 +18,19 @@ def prior_breakdown(prior: RiskPrior) -> RiskBreakdown:
 def combine(
     prior: RiskBreakdown,
     assessment: RiskAssessment | None,
-    objects: Iterable[str],
     bound: int,
 ) -> tuple[RiskAssessment, RiskBreakdown, str]:
     """Return the final assessment, its breakdown and its analysis status.
 
-    Without an LLM answer the prior stands (`prior_only`), with a summary that says so.
-    The LLM's calibrated belief over the levels moves the prior (see level_belief); an
-    answer without token probabilities moves it toward the LLM's own score.
+    Without an LLM answer the prior stands (`prior_only`), with no summary: the facts'
+    text is the event's (alert_text). The LLM's calibrated belief over the levels moves
+    the prior (see level_belief); an answer without token probabilities moves it toward
+    the LLM's own score. The summary is the LLM's, before its checks.
     """
     if assessment is None:
         details = "; ".join(d for _, _, d in prior.factors) or "no risk factors"
-        seen = ", ".join(sorted(set(objects)))
         return (
-            RiskAssessment(
-                prior.prior_score,
-                level_for_score(prior.prior_score),
-                f"{seen} seen; scored from the facts alone (LLM unavailable)",
-                details,
-            ),
+            RiskAssessment(prior.prior_score, level_for_score(prior.prior_score), "", details),
             RiskBreakdown(prior.prior_score, prior.factors, None, 0, None),
             AnalysisStatus.PRIOR_ONLY,
         )

@@ -171,6 +171,7 @@ _EVENT_KEYS = (  # the shared event payload's fields a risk sensor shows
     "started_at",
     "ended_at",
     "objects",
+    "title",
     "summary",
     "reasoning",
 )

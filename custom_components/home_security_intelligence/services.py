@@ -36,7 +36,8 @@ from .payload import clip_url
 from .pipeline.clip_frames import is_clip_file
 from .risk_levels import MIN_SCORE, RiskLevel
 from .snooze import MAX_SNOOZE, MIN_SNOOZE
-from .store.records import DetectionRecord, EventQuery
+from .store.records import DetectionRecord, EventQuery, Verdict
+from .store.work_store import WorkStoreError
 from .urls import signed_image_url
 
 ATTR_ENTRY = "config_entry_id"
@@ -153,6 +154,7 @@ ACKNOWLEDGE_SCHEMA = probatio.Schema(
         **_ENTRY,
         probatio.Required("event_ids"): _bounded_list("event_ids", _event_id, MAX_EVENT_IDS),
         probatio.Optional("note"): cv.string,
+        probatio.Optional("verdict"): probatio.All(cv.string, probatio.In(tuple(Verdict))),
     }
 )
 
@@ -285,6 +287,7 @@ async def _get_events(call: ServiceCall) -> ServiceResponse:
                     **runtime.cameras.payload(event),
                     "config_entry_id": runtime.entry_id,
                     "note": event.note,
+                    "verdict": event.verdict,
                     "detections": [
                         {
                             "id": d.id,
@@ -354,7 +357,10 @@ async def _acknowledge(call: ServiceCall) -> None:
 
     await _check_camera_control(call, runtime, cameras)
     count = await call.hass.async_add_executor_job(
-        runtime.db.acknowledge, ids, call.data.get("note")
+        runtime.db.acknowledge,
+        ids,
+        call.data.get("note"),
+        Verdict(call.data["verdict"]) if "verdict" in call.data else None,
     )
     await runtime.cameras.refresh_reviews()
     if count != len(set(ids)):
@@ -375,7 +381,15 @@ async def _analyze_now(call: ServiceCall) -> None:
             translation_placeholders={"camera": camera},
         )
     await _check_camera_control(call, runtime, lambda: {camera})
-    if not await runtime.pipeline.batching.close_camera(camera):
+    try:
+        closed = await runtime.pipeline.batching.close_camera(camera)
+    except WorkStoreError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="redis_unreachable",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    if not closed:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="no_open_batch",

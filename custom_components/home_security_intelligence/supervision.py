@@ -11,10 +11,10 @@ from homeassistant.util import dt as dt_util
 
 from .cameras import CameraRegistry
 from .const import DOMAIN
+from .llm_backend import Analyzer
 from .pipeline.analysis import AnalysisStage
 from .pipeline.batching import Batching
 from .pipeline.intake import Intake
-from .pipeline.nemotron_analyzer import NemotronAnalyzer
 from .pipeline.recovery import Recovery
 from .pipeline.runtime import Runtime
 from .pipeline.work_queue import WorkQueue
@@ -39,7 +39,7 @@ class Supervisor:
         batching: Batching,
         analysis: AnalysisStage,
         recovery: Recovery,
-        analyzer: NemotronAnalyzer,
+        analyzer: Analyzer,
         health: ServiceHealth,
         cameras: CameraRegistry,
     ) -> None:

@@ -13,7 +13,7 @@ from homeassistant.core import HomeAssistant
 from .const import DOMAIN
 
 SIGNED_URL_TTL = timedelta(hours=24)
-ImageKind = Literal["thumbnail", "snapshot", "clip"]
+ImageKind = Literal["thumbnail", "snapshot", "annotated", "clip"]
 VIEW_URL = f"/api/{DOMAIN}/{{entry_id}}/{{kind}}/{{detection_id}}"
 
 

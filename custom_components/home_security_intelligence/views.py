@@ -18,10 +18,12 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 
 from .const import CLIP_CONTENT_TYPES, DOMAIN
 from .data import HsiRuntimeData
+from .pipeline.annotated import annotated_frame, thumbnail_file
 from .pipeline.bounded_read import UnsafeFileError, open_inside, read_inside
 from .pipeline.clip_frames import MAX_CLIP_BYTES
 from .pipeline.image_loader import MAX_IMAGE_BYTES
 from .pipeline.snapshot_files import inside
+from .pipeline.thumbnail_generator import ThumbnailGenerator
 from .urls import VIEW_URL
 
 _CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
@@ -41,6 +43,9 @@ def parse_detection_id(text: str) -> int | None:
 class ImageView(HomeAssistantView):
     """GET /api/home_security_intelligence/{entry_id}/{kind}/{detection_id}.
 
+    Kinds: `thumbnail` (320x240, drawn on first request if not yet), `snapshot` (the
+    original upload), `annotated` (the full-size frame with its boxes, drawn on request)
+    and `clip` (a video upload, with byte ranges).
     Needs a logged-in user or a signed URL; files are looked up by detection id in
     the integration's database, never by a path taken from the request, and served
     from the one descriptor that was checked to be a regular file inside the folder.
@@ -61,11 +66,13 @@ class ImageView(HomeAssistantView):
             entry is None
             or entry.domain != DOMAIN
             or entry.state is not ConfigEntryState.LOADED
-            or kind not in ("thumbnail", "snapshot", "clip")
+            or kind not in ("thumbnail", "snapshot", "annotated", "clip")
             or number is None
         ):
             return web.Response(status=HTTPStatus.NOT_FOUND)
         data: HsiRuntimeData = entry.runtime_data
+        if kind == "annotated":
+            return _jpeg(await hass.async_add_executor_job(full_frame, data, number))
         found = await hass.async_add_executor_job(image_file, data, kind, number)
         if found is None:
             return web.Response(status=HTTPStatus.NOT_FOUND)
@@ -83,23 +90,45 @@ class ImageView(HomeAssistantView):
         )
 
 
+def _jpeg(body: bytes | None) -> web.Response:
+    if body is None:
+        return web.Response(status=HTTPStatus.NOT_FOUND)
+    return web.Response(
+        body=body, content_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"}
+    )
+
+
+def full_frame(data: HsiRuntimeData, detection_id: int) -> bytes | None:
+    """Return the full-size annotated frame of a detection's image, drawn now (blocking)."""
+    records = data.db.detections([detection_id])
+    if not records:
+        return None
+    return annotated_frame(
+        data.db, ThumbnailGenerator(data.thumbnail_dir), data.originals, records[0].image_id, (0, 0)
+    )
+
+
 def image_file(data: HsiRuntimeData, kind: str, detection_id: int) -> tuple[Path, Path] | None:
     """Return a detection's file and the folder it must stay in, if it is inside it now.
 
-    The check is repeated on the open descriptor when the file is read (`read_inside`).
+    A thumbnail not drawn yet is drawn first (from the original). The check is repeated
+    on the open descriptor when the file is read (`read_inside`, `open_inside`).
     """
     records = data.db.detections([detection_id])
     if not records:
         return None
     record = records[0]
+    raw: str | Path | None
     if kind == "thumbnail":
-        raw, folder = record.thumbnail_path, data.thumbnail_dir
-    elif inside(Path(record.file_path), snapshots := data.pipeline.camera_source.folder):
-        raw, folder = record.file_path, snapshots
+        folder = data.thumbnail_dir
+        raw = thumbnail_file(data.db, ThumbnailGenerator(folder), data.originals, detection_id)
     else:
-        raw, folder = record.file_path, data.root
-    wanted = CLIP_CONTENT_TYPES if kind == "clip" else _CONTENT_TYPES
-    if raw is None or (kind != "thumbnail" and Path(raw).suffix.lower() not in wanted):
+        raw = record.file_path
+        folder = next((r for r in data.originals if inside(Path(raw), r)), data.root)
+        wanted = CLIP_CONTENT_TYPES if kind == "clip" else _CONTENT_TYPES
+        if Path(raw).suffix.lower() not in wanted:
+            return None
+    if raw is None:
         return None
     path = Path(raw).resolve()
     if not path.is_relative_to(folder.resolve()) or not path.is_file():

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+import os
 from pathlib import Path
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.home_security_intelligence.const import DOMAIN, EVENT_RISK
+from custom_components.home_security_intelligence.const import DOMAIN, EVENT_DETECTION, EVENT_RISK
 from custom_components.home_security_intelligence.risk_levels import level_for_score
 from homeassistant import config_entries
 from homeassistant.config_entries import ConfigEntry
@@ -18,7 +20,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 
-from ..conftest import ledger, make_jpeg, wait_for, write_file
+from ..conftest import EntryFactory, ledger, make_jpeg, wait_for, write_file
 from ..contract_servers import DetectorServer, LlmServer
 
 
@@ -130,3 +132,49 @@ async def _settled(hass: HomeAssistant, entry: ConfigEntry) -> bool:
         and len(batches) == 1
         and (await hass.async_add_executor_job(runtime.db.unbatched_detections)) == {}
     )
+
+
+@pytest.mark.parametrize("backend", ["embedded", "redis"])
+async def test_a_burst_draws_only_the_thumbnails_shown_at_once(
+    hass: HomeAssistant,
+    camera_root: Path,
+    setup_entry: EntryFactory,
+    hass_client: ClientSessionGenerator,
+    backend: str,
+    request: pytest.FixtureRequest,
+) -> None:
+    """A backlog of one camera: the batch's first image and the newest are drawn at once.
+
+    Every other thumbnail is drawn on its first request, from the original upload, and
+    kept under the same name; every thumbnail URL works before and after.
+    """
+    count = 8
+    for index in range(count):
+        path = camera_root / "front_door" / f"MDAlarm_20261124-0215{index:02d}.jpg"
+        await write_file(hass, path, make_jpeg(seed=index))
+        # Settled long ago: the start-up scan queues all of them at once.
+        settled = dt_util.utcnow().timestamp() - 600
+        await hass.async_add_executor_job(os.utime, path, (settled, settled))
+    redis_url = request.getfixturevalue("redis_url") if backend == "redis" else None
+    detected = async_capture_events(hass, EVENT_DETECTION)
+    entry = await setup_entry(redis=redis_url)
+    runtime = entry.runtime_data
+    await wait_for(hass, lambda: len(detected) == count, timeout=30)
+    assert (await ledger(hass, entry))["done"] == count
+    db = runtime.db
+    records = await hass.async_add_executor_job(
+        db.detections, range(1, 10 * count)
+    )  # every detection of the run
+    assert len({r.image_id for r in records}) == count
+    paths = {r.image_id: Path(r.thumbnail_path or "") for r in records}
+    assert all(p.name == f"{image_id}.jpg" for image_id, p in paths.items())
+    drawn = {i for i, p in paths.items() if await hass.async_add_executor_job(p.is_file)}
+    newest = max(paths)
+    assert newest in drawn
+    assert len(drawn) <= 2, drawn  # the first of the batch and the newest
+
+    client = await hass_client()
+    for record in records:
+        response = await client.get(f"/api/{DOMAIN}/{entry.entry_id}/thumbnail/{record.id}")
+        assert response.status == 200
+    assert all([await hass.async_add_executor_job(p.is_file) for p in paths.values()])

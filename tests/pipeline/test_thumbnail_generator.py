@@ -14,6 +14,8 @@ from custom_components.home_security_intelligence.pipeline.thumbnail_generator i
     DEFAULT_COLOR,
     ThumbnailGenerator,
     color_for,
+    image_id_of,
+    label_tile,
 )
 
 from ..conftest import make_jpeg
@@ -210,3 +212,97 @@ def test_saving_again_overwrites_the_thumbnail(tmp_path: Path) -> None:
     assert again == first == tmp_path / "thumbnails" / "9.jpg"
     assert [p.name for p in gen.output_dir.iterdir()] == ["9.jpg"]
     assert _near(_px(_open(again), (160, 120)), (30, 160, 60), 12)
+
+
+def test_overlapping_boxes_get_labels_that_do_not_cover_each_other() -> None:
+    """Two people side by side at the same height: both labels are readable, none covered.
+
+    Issue 15: "person 75%" covered "person 97%". Each label's text must be drawn whole:
+    the ink of both together is the ink of each drawn alone.
+    """
+    gen = ThumbnailGenerator(Path())
+    high = Detection("person", 0.97, (100, 100, 60, 100))
+    low = Detection("person", 0.75, (110, 100, 60, 100))
+
+    def drawn(dets: list[Detection]) -> Image.Image:
+        canvas = Image.new("RGB", (320, 240), GREY)
+        return gen.draw_bounding_boxes(canvas, dets, 1.0, (0, 0))
+
+    both = _ink_count(drawn([high, low]))
+    assert both == _ink_count(drawn([high])) + _ink_count(drawn([low]))
+    # The higher confidence keeps the first spot, right above its box.
+    alone = _ink(drawn([high])).getbbox()
+    together = _ink(drawn([high, low]))
+    assert alone is not None
+    assert together.crop(alone).histogram()[255] == _ink(drawn([high])).histogram()[255]
+
+
+def test_labels_are_drawn_over_every_box_line() -> None:
+    """Boxes first, labels after: a label is never cut by another box's outline."""
+    gen = ThumbnailGenerator(Path())
+    label_only = Image.new("RGB", (320, 240), GREY)
+    gen.draw_bounding_boxes(label_only, [Detection("car", 0.9, (100, 100, 100, 80))], 1.0, (0, 0))
+    crossed = Image.new("RGB", (320, 240), GREY)
+    # A second box whose left edge runs through the first box's label (x=130).
+    gen.draw_bounding_boxes(
+        crossed,
+        [Detection("car", 0.9, (100, 100, 100, 80)), Detection("dog", 0.5, (130, 60, 100, 150))],
+        1.0,
+        (0, 0),
+    )
+    car_label = _ink(label_only).getbbox()
+    assert car_label is not None
+    assert (
+        _ink(crossed).crop(car_label).histogram()[255]
+        == _ink(label_only).crop(car_label).histogram()[255]
+    )
+
+
+def test_label_tiles_are_drawn_once() -> None:
+    """The same label in the same colour reuses its tile."""
+    label_tile.cache_clear()
+    canvas = Image.new("RGB", (320, 240), GREY)
+    dets = [Detection("person", 0.9, (20 + 60 * i, 100, 40, 40)) for i in range(4)]
+    ThumbnailGenerator(Path()).draw_bounding_boxes(canvas, dets, 1.0, (0, 0))
+    info = label_tile.cache_info()
+    assert (info.misses, info.hits) == (1, 3)
+
+
+@pytest.mark.parametrize(
+    ("box", "expected"),
+    [
+        (None, (1920, 1080)),
+        ((0, 0), (1920, 1080)),
+        ((3840, 2160), (1920, 1080)),  # never above the original
+        ((960, 0), (960, 540)),
+        ((0, 270), (480, 270)),
+        ((800, 800), (800, 450)),
+        ((1280, 200), (356, 200)),
+    ],
+)
+def test_render_fit_sizes(box: tuple[int, int] | None, expected: tuple[int, int]) -> None:
+    """The sharp frame fits the box asked for, keeps its aspect and is never upscaled."""
+    jpeg = ThumbnailGenerator(Path()).render_fit(
+        _plain((1920, 1080), GREY), [Detection("person", 0.9, (960, 540, 200, 300))], box
+    )
+    with Image.open(io.BytesIO(jpeg)) as img:
+        assert (img.format, img.size) == ("JPEG", expected)
+
+
+def test_render_fit_draws_boxes_at_full_scale() -> None:
+    """On a full-size frame the box sits at its source pixels, with a thicker line."""
+    jpeg = ThumbnailGenerator(Path()).render_fit(
+        _plain((1920, 1080), GREY), [Detection("person", 0.9, (400, 300, 400, 400))], None
+    )
+    with Image.open(io.BytesIO(jpeg)) as img:
+        assert _near(_px(img, (401, 500)), PERSON)
+        assert _near(_px(img, (600, 500)), GREY, 12)
+        assert _near(_px(img, (600, 299 + 2)), PERSON)
+
+
+def test_image_id_of_inverts_the_output_path(tmp_path: Path) -> None:
+    """A thumbnail's file name gives back its image id; other names give None."""
+    gen = ThumbnailGenerator(tmp_path)
+    assert image_id_of(gen.get_output_path(1234)) == 1234
+    for name in ("x.jpg", "12.png", "\u0661\u0662.jpg", "-3.jpg", ".12.jpg"):
+        assert image_id_of(tmp_path / name) is None

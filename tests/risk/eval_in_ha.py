@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from custom_components.home_security_intelligence.alert_text import check_llm_text
 from custom_components.home_security_intelligence.const import (
     CONF_ALARM_ENTITY,
     CONF_BATCH_IDLE,
@@ -54,7 +55,7 @@ from custom_components.home_security_intelligence.pipeline.risk_prior import (
     unusualness,
 )
 from custom_components.home_security_intelligence.store.database import Database
-from custom_components.home_security_intelligence.store.records import NewImage
+from custom_components.home_security_intelligence.store.records import EventRecord, NewImage
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -75,6 +76,7 @@ ALARM = "alarm_control_panel.house"
 GUESTS = "input_boolean.guests_expected"
 DELIVERY = "input_boolean.delivery_expected"
 HISTORY_DAYS = 27
+TRUTH_CHECKS = ("unseen_object", "denies_seen", "other_level")
 
 
 def _scenarios() -> list[dict[str, Any]]:
@@ -267,10 +269,25 @@ async def test_scenario(
         "final": event.risk_score,
         "status": event.analysis_status,
         "factors": [detail for _, _, detail in breakdown.factors],
+        "title": event.title,
+        "summary": event.summary,
+        "llm_summary": event.llm_summary,
+        "text_source": breakdown.text_source,
+        "text_faults": _text_faults(event, runtime.cameras.display_name(camera)),
     }
     if out := os.environ.get("HSI_EVAL_OUT"):
         line = json.dumps(row) + "\n"
         await hass.async_add_executor_job(_append, Path(out), line)
+
+
+def _text_faults(event: EventRecord, camera_name: str) -> list[str]:
+    """What the pushed title and summary claim against the facts (check_llm_text's truth checks).
+
+    The camera's name is the user's, not a claim: it is left out of the check.
+    """
+    text = f"{event.title}. {event.summary}".replace(camera_name, "")
+    verdict = check_llm_text(text, event.objects, event.risk_level or "low")
+    return [reason for reason in verdict.reasons if reason in TRUTH_CHECKS]
 
 
 def _append(path: Path, line: str) -> None:

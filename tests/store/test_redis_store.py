@@ -14,6 +14,7 @@ from custom_components.home_security_intelligence.pipeline.models import ImageJo
 from custom_components.home_security_intelligence.store.redis_store import (
     ANALYSIS_QUEUE,
     DETECTION_QUEUE,
+    PROCESSING,
     RedisWorkStore,
     connect,
 )
@@ -170,6 +171,30 @@ async def test_add_detections_and_close_are_one_round_trip_each(
     assert (wire.round_trips, wire.commands) == (2, ["EVALSHA", "EVALSHA"])
     after = int((await raw.info("commandstats"))["cmdstat_evalsha"]["calls"])
     assert after - before >= 2
+
+
+async def test_add_ack_and_take_is_one_round_trip(counted: Counted, raw: RawRedis) -> None:
+    """The batch add, the acknowledgement and the next take travel as one script."""
+    store, wire = counted.store, counted.wire
+    await store.push_images([_job(1), _job(2)])
+    done = await store.take_image()
+    assert done == _job(1)
+    await store.add_detections_and_take("warm", [1], at(0), 900, _job(0), False)  # loads it
+    wire.reset()
+
+    batch_id, taken = await store.add_detections_and_take("front", [7, 8], at(0), 900, done, True)
+
+    assert taken == _job(2)
+    assert (wire.round_trips, wire.commands) == (1, ["EVALSHA"])
+    assert await raw.lrange(f"batch:{batch_id}:detections", 0, -1) == ["7", "8"]
+    assert await raw.get("batch:front:current") == batch_id
+    assert await raw.lrange(DETECTION_QUEUE, 0, -1) == []
+    (in_flight,) = await raw.lrange(DETECTION_QUEUE + PROCESSING, 0, -1)
+    assert json.loads(in_flight)["image_id"] == 2
+    wire.reset()
+    await store.add_detections_and_take("front", [9], at(1), 900, _job(2), True)
+    assert (wire.round_trips, wire.commands) == (1, ["EVALSHA"])
+    assert await raw.llen(DETECTION_QUEUE + PROCESSING) == 0
 
 
 async def test_detection_queue_carries_the_seed_payload(

@@ -71,7 +71,7 @@ def _create_sql(path: Path) -> dict[str, str]:
 
 def test_a_schema_3_file_keeps_its_rows_ids_and_links(upgraded: Database, v3_file: Path) -> None:
     assert _sql(v3_file, "SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
-    assert SCHEMA_VERSION == 5
+    assert SCHEMA_VERSION == 6
     event = upgraded.event(7)
     assert event is not None
     assert (event.batch_id, event.detection_ids, event.objects) == ("b1", (4, 5), ("car", "person"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from custom_components.home_security_intelligence.pipeline.models import ClosedBatch, ImageJob
 
-from .common import at
+from .common import at, seed_detections
 from .conftest import Backend
 
 
@@ -152,3 +152,67 @@ async def test_acked_analysis_is_not_recovered(backend: Backend) -> None:
     await backend.store.ack_analysis(taken)
     assert await backend.store.recover() == 0
     assert await backend.store.take_analysis() is None
+
+
+async def _add_and_take(
+    backend: Backend, done: ImageJob, take: bool, when: int = 0
+) -> tuple[str, list[int], ImageJob | None]:
+    """Store detections, then add them, acknowledge `done` and maybe take, in one call."""
+    ids: list[int] = await backend.run(seed_detections, backend.db, "front", at(when), ("person",))
+    batch_id, taken = await backend.store.add_detections_and_take(
+        "front", ids, at(when), 600, done, take
+    )
+    if not backend.store.records_membership:
+        await backend.run(backend.db.assign_batch, ids, batch_id)
+    return batch_id, ids, taken
+
+
+async def test_add_and_take_acks_the_done_image_and_takes_the_next(backend: Backend) -> None:
+    """One call adds to the batch, forgets the finished image and takes the oldest waiting."""
+    store = backend.store
+    await store.push_images([_job(1), _job(2), _job(3)])
+    first = await store.take_image()
+    assert first == _job(1)
+
+    batch_id, ids, taken = await _add_and_take(backend, first, take=True)
+
+    assert taken == _job(2)
+    assert await store.queued_image_ids() == {2, 3}
+    assert await store.image_backlog() == 2
+    assert [b.batch_id for b in await store.open_batches()] == [batch_id]
+    again, more, nothing = await _add_and_take(backend, taken, take=False, when=5)
+    assert (again, nothing) == (batch_id, None)
+    assert await store.queued_image_ids() == {3}
+    closed = await store.close_batch(batch_id, at(30))
+    assert closed == ClosedBatch(batch_id, "front", (*ids, *more), at(0), at(5))
+
+
+async def test_add_and_take_on_an_empty_queue_takes_nothing(backend: Backend) -> None:
+    """Asked to take with nothing queued, the call still adds and acknowledges."""
+    store = backend.store
+    await store.push_images([_job(4)])
+    job = await store.take_image()
+    assert job == _job(4)
+    batch_id, _, taken = await _add_and_take(backend, job, take=True)
+    assert taken is None
+    assert await store.image_backlog() == 0
+    assert [b.batch_id for b in await store.open_batches()] == [batch_id]
+
+
+async def test_an_image_taken_by_add_and_take_is_recovered_after_a_crash(
+    backend: Backend,
+) -> None:
+    """The image the combined call took stays in flight: a new store gets it back."""
+    store = backend.store
+    await store.push_images([_job(5), _job(6)])
+    job = await store.take_image()
+    assert job is not None
+    _, _, taken = await _add_and_take(backend, job, take=True)
+    assert taken == _job(6)
+    if backend.redis_url is None:
+        await store.recover()  # the embedded queue lives in memory: its ledger requeues
+        assert await store.queued_image_ids() == set()
+        return
+    restarted = await backend.new_store()
+    assert await restarted.recover() == 1
+    assert await restarted.take_image() == _job(6)

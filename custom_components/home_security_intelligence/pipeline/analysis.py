@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 import logging
 
 from homeassistant.util import dt as dt_util
 
+from ..alert_text import EventText
 from ..const import CONF_LLM_BOUND
 from ..risk_analysis import RiskAnalyst
 from ..risk_scoring import combine
 from ..store.database import Database
 from ..store.records import DetectionRecord, EventRecord, RiskBreakdown
 from .models import ClosedBatch, RiskAssessment
+from .risk_prior import RiskFacts
 from .runtime import Runtime
 from .work_queue import WorkQueue
 
@@ -80,33 +83,55 @@ class AnalysisStage:
         if not records:
             _LOGGER.debug("Batch %s has no stored detections; nothing to analyse", batch.batch_id)
             return
-        prior = await self._analyst.prior(batch.camera_id, records)
+        prior, facts = await self._analyst.prior(batch.camera_id, records)
         try:
             assessment = await self._analyst.assess(
                 batch.camera_id, records, prior, LLM_RETRY_DELAYS
             )
-            final, breakdown, status = self._combine(prior, assessment, records)
         except Exception:
             _LOGGER.exception(
                 "Unexpected error asking the LLM about batch %s; scoring it from the facts alone",
                 batch.batch_id,
             )
-            final, breakdown, status = self._combine(prior, None, records)
+            assessment = None
+        final, breakdown, status, text = await self._final(
+            batch.camera_id, records, facts, prior, assessment
+        )
         snoozed = self._snoozed(batch.camera_id)
         event, new = await self._runtime.run(
-            self._db.store_event, batch, final, status, dt_util.utcnow(), breakdown, snoozed
+            self._db.store_event,
+            batch,
+            final,
+            status,
+            dt_util.utcnow(),
+            breakdown,
+            snoozed,
+            text.title,
+            text.llm_summary,
         )
         if new:
             self._on_event(event)
 
-    def _combine(
+    async def _final(
         self,
+        camera_id: str,
+        records: list[DetectionRecord],
+        facts: RiskFacts,
         prior: RiskBreakdown,
         assessment: RiskAssessment | None,
-        records: list[DetectionRecord],
-    ) -> tuple[RiskAssessment, RiskBreakdown, str]:
+    ) -> tuple[RiskAssessment, RiskBreakdown, str, EventText]:
+        """Combine the prior and the LLM's answer; the summary pushed is the checked one."""
         bound = int(self._runtime.option(CONF_LLM_BOUND))
-        return combine(prior, assessment, (r.object_type for r in records), bound)
+        final, breakdown, status = combine(prior, assessment, bound)
+        text = await self._analyst.event_text(
+            camera_id, records, facts, assessment.summary if assessment else None, final.risk_level
+        )
+        return (
+            replace(final, summary=text.summary),
+            replace(breakdown, text_source=text.text_source),
+            status,
+            text,
+        )
 
     async def reanalyze(self, event_id: int) -> EventRecord | None:
         """Run the LLM again on a stored event; return it updated, or None if that failed."""
@@ -116,13 +141,26 @@ class AnalysisStage:
         records = await self._runtime.run(self._db.detections, event.detection_ids)
         if not records:
             return None
-        prior = event.breakdown or await self._analyst.prior(event.camera_id, records)
+        fresh, facts = await self._analyst.prior(event.camera_id, records)
+        prior = event.breakdown or fresh
         assessment = await self._analyst.assess(event.camera_id, records, prior, ())
         if assessment is None:
             return None
-        final, breakdown, status = self._combine(prior, assessment, records)
+        # The household's state then is not known now: the texts leave it out.
+        facts = replace(
+            facts, people_home=None, alarm_state=None, guests_expected=None, delivery_expected=None
+        )
+        final, breakdown, status, text = await self._final(
+            event.camera_id, records, facts, prior, assessment
+        )
         updated = await self._runtime.run(
-            self._db.update_assessment, event_id, final, status, breakdown
+            self._db.update_assessment,
+            event_id,
+            final,
+            status,
+            breakdown,
+            text.title,
+            text.llm_summary,
         )
         if updated is not None:
             self._on_event(updated)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from ..store.work_store import WorkStore
-from .models import ClosedBatch
+from .models import ClosedBatch, ImageJob
 
 
 class BatchAggregator:
@@ -37,6 +37,19 @@ class BatchAggregator:
     ) -> str:
         """Add one image's detections to the camera's batch; return the batch id."""
         return await self._store.add_detections(camera_id, detection_ids, at, self.ttl)
+
+    async def add_and_take(
+        self,
+        camera_id: str,
+        detection_ids: Sequence[int],
+        at: datetime,
+        done: ImageJob,
+        take_next: bool,
+    ) -> tuple[str, ImageJob | None]:
+        """Add to the batch, acknowledge `done`, maybe take the next image: one store call."""
+        return await self._store.add_detections_and_take(
+            camera_id, detection_ids, at, self.ttl, done, take_next
+        )
 
     async def check_batch_timeouts(self, now: datetime) -> list[ClosedBatch]:
         """Close every batch whose window or idle time has passed."""

@@ -9,7 +9,7 @@ from homeassistant.util import dt as dt_util
 
 from ..store.database import Database
 from .batch_aggregator import BatchAggregator
-from .models import ClosedBatch
+from .models import ClosedBatch, ImageJob
 from .runtime import Runtime
 from .work_queue import WorkQueue
 
@@ -45,6 +45,17 @@ class Batching:
         if not self._queue.store.records_membership:
             await self._runtime.run(self._db.assign_batch, detection_ids, batch_id)
         return batch_id
+
+    async def add_and_take(
+        self, camera_id: str, detection_ids: list[int], now: datetime, done: ImageJob, take: bool
+    ) -> tuple[str, ImageJob | None]:
+        """`add`, acknowledging the finished image `done` and taking the next if `take`."""
+        batch_id, taken = await self._queue.call(
+            self._aggregator.add_and_take, camera_id, detection_ids, now, done, take
+        )
+        if not self._queue.store.records_membership:
+            await self._runtime.run(self._db.assign_batch, detection_ids, batch_id)
+        return batch_id, taken
 
     async def close_due(self) -> list[ClosedBatch]:
         """Close the batches whose window or idle time has passed (raises WorkStoreError)."""

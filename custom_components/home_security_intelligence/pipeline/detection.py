@@ -31,7 +31,7 @@ from .image_loader import InvalidImageError, LoadedImage, load_image
 from .models import Detection, ImageJob
 from .runtime import Runtime
 from .snapshot_files import inside
-from .thumbnail_generator import ThumbnailGenerator
+from .thumbnail_generator import RENDER_ERRORS, ThumbnailGenerator
 from .work_queue import WorkQueue
 from .zones import ZoneError, ZoneFilter, apply_filter
 
@@ -53,6 +53,18 @@ class DetectedImage:
     batch_id: str
     waited: float | None
     """Seconds from the settled upload to its stored detections (None after a restart)."""
+
+
+@dataclass(slots=True)
+class _Turn:
+    """A worker's hand-over between images: what to acknowledge, what was already taken."""
+
+    done: ImageJob | None = None
+    """Processed, to be acknowledged with the next take."""
+    next: ImageJob | None = None
+    """Taken by the batch call, to be processed next."""
+    acked: bool = False
+    """The image in hand was acknowledged by its batch call."""
 
 
 class DetectionStage:
@@ -84,6 +96,7 @@ class DetectionStage:
         self._on_detected = on_detected
         self._in_flight: set[int] = set()
         self._clip_slot = asyncio.Semaphore(1)  # one clip decodes at a time: never both cores
+        self._batch_of: dict[str, str] = {}
 
     def start(self) -> None:
         """Start the image workers."""
@@ -91,19 +104,24 @@ class DetectionStage:
             self._runtime.start(self._worker(), f"image worker {index}")
 
     async def _worker(self) -> None:
-        """Take one queued image at a time; acknowledge it with the next take."""
-        done: ImageJob | None = None
+        """Take one queued image at a time; acknowledge it with the next take.
+
+        An image with detections is acknowledged, and the next one taken, by the same
+        store call that adds its detections to their batch (`turn`).
+        """
+        turn = _Turn()
         while True:
-            job = await self._queue.take(done)
-            done = None
+            job = turn.next or await self._queue.take(turn.done)
+            turn.done = turn.next = None
             if job is None:
                 continue
             if job.image_id in self._in_flight:
-                done = job
+                turn.done = job
                 continue
             self._in_flight.add(job.image_id)
+            turn.acked = False
             try:
-                await self._process(job)
+                await self._process(job, turn)
             except Exception as err:
                 _LOGGER.exception("Unexpected error on %s; marked failed", readable(job.file_path))
                 await self._runtime.run(
@@ -116,11 +134,13 @@ class DetectionStage:
             finally:
                 self._in_flight.discard(job.image_id)
                 self._queue.waited(job)
-            done = job
+            if not turn.acked:
+                turn.done = job
 
-    async def _process(self, job: ImageJob) -> None:
+    async def _process(self, job: ImageJob, turn: _Turn) -> None:
+        """Detect, judge, store and batch one image (a clip: each of its sampled frames)."""
         if is_clip_file(Path(job.file_path)):
-            await self._process_clip(job)
+            await self._process_clip(job, turn)
             return
         loaded = await self._runtime.run(self._load, job)
         if loaded is None:
@@ -131,8 +151,8 @@ class DetectionStage:
             await self._rejected(job, err)
             return
         detections, reasons = self._judge(job.camera_id, found, (loaded.width, loaded.height))
-        ids, thumbnail = await self._runtime.run(self._persist, job, loaded, detections, reasons)
-        await self._hand_on(job, ids, detections, reasons, thumbnail)
+        ids, thumbnail = await self._runtime.run(self._persist, job, detections, reasons)
+        await self._hand_on(job, ids, detections, reasons, thumbnail, turn, loaded)
 
     async def _rejected(self, job: ImageJob, err: DetectorRejectedError) -> None:
         _LOGGER.warning("Detector rejected %s: %s", readable(job.file_path), err)
@@ -147,17 +167,52 @@ class DetectionStage:
         detections: list[Detection],
         reasons: list[str | None],
         thumbnail: str | None,
+        turn: _Turn,
+        loaded: LoadedImage | None,
     ) -> None:
-        """Batch the counted detections and publish them; filtered ones go no further."""
+        """Batch the counted detections and publish them; filtered ones go no further.
+
+        A still's thumbnail is drawn now only where it is shown now (`loaded`); a clip's
+        frames were drawn when stored.
+        """
         if not ids:
             return
         counted = [d for d, reason in zip(detections, reasons, strict=True) if reason is None]
-        batch_id = await self._batching.add(job.camera_id, ids, dt_util.utcnow())
+        batch_id = await self._add_to_batch(job, ids, turn)
+        if loaded is not None:
+            await self._draw_if_shown(job, loaded, counted, batch_id)
         self._on_detected(
             DetectedImage(
                 job, tuple(ids), tuple(counted), thumbnail, batch_id, self._queue.waited(job)
             )
         )
+
+    async def _add_to_batch(self, job: ImageJob, ids: list[int], turn: _Turn) -> str:
+        """Add to the batch, acknowledging `job` and taking the next image in the same call."""
+        take = await self._queue.claim()
+        try:
+            batch_id, turn.next = await self._batching.add_and_take(
+                job.camera_id, ids, dt_util.utcnow(), job, take
+            )
+        except BaseException:
+            if take:
+                self._queue.release(1)
+            raise
+        turn.acked = True
+        return batch_id
+
+    async def _draw_if_shown(
+        self, job: ImageJob, loaded: LoadedImage, detections: list[Detection], batch_id: str
+    ) -> None:
+        """Render the thumbnail now only if it is shown now; the rest render on first request.
+
+        Shown now: the first image of a batch (the notification links it) and the
+        camera's newest (none newer queued, so a burst renders one per camera).
+        """
+        first = self._batch_of.get(job.camera_id) != batch_id
+        self._batch_of[job.camera_id] = batch_id
+        if first or self._queue.is_newest(job):
+            await self._runtime.run(self._draw, job, loaded, detections)
 
     def _judge(
         self, camera_id: str, detections: list[Detection], size: tuple[int, int]
@@ -174,7 +229,7 @@ class DetectionStage:
         verdicts = apply_filter(detections, size, zone)
         return [v.detection for v in verdicts], [v.filtered for v in verdicts]
 
-    async def _process_clip(self, job: ImageJob) -> None:
+    async def _process_clip(self, job: ImageJob, turn: _Turn) -> None:
         """Sample the clip, detect and judge each frame, store them all at once, batch."""
         async with self._clip_slot:
             clip = await self._runtime.run(self._load_clip, job)
@@ -193,7 +248,7 @@ class DetectionStage:
         ids, thumbnail = await self._runtime.run(self._persist_clip, job, frames)
         detections = [d for _, found, _ in frames for d in found]
         reasons = [r for _, _, why in frames for r in why]
-        await self._hand_on(job, ids, detections, reasons, thumbnail)
+        await self._hand_on(job, ids, detections, reasons, thumbnail, turn, None)
 
     def _load_clip(self, job: ImageJob) -> Clip | None:
         """Sample a clip if the ledger still wants it; mark it invalid if unusable (executor)."""
@@ -239,7 +294,7 @@ class DetectionStage:
         try:
             jpeg = self._thumbnails.render(image.data, counted)
             return str(self._thumbnails.save(jpeg, job.image_id, frame))
-        except (OSError, ValueError) as err:
+        except RENDER_ERRORS as err:
             _LOGGER.warning("Could not make the thumbnail of %s: %s", readable(job.file_path), err)
             return None
 
@@ -284,33 +339,24 @@ class DetectionStage:
             return found
 
     def _persist(
-        self,
-        job: ImageJob,
-        loaded: LoadedImage,
-        detections: list[Detection],
-        reasons: list[str | None],
+        self, job: ImageJob, detections: list[Detection], reasons: list[str | None]
     ) -> tuple[list[int], str | None]:
-        """Write the thumbnail (named by image id), then store the detections (executor).
+        """Store the detections with the path their thumbnail has, or will have (executor).
 
-        The thumbnail shows the counted detections; `reasons` says, per detection, why a
-        zone filter set it aside. A thumbnail that cannot be drawn or written is logged;
-        the detections are kept.
+        `reasons` says, per detection, why a zone filter set it aside; the thumbnail shows
+        only the counted ones, and an image with none counted gets no thumbnail.
         """
-        thumbnail: str | None = None
-        jpeg: bytes | None = None
-        counted = [d for d, reason in zip(detections, reasons, strict=True) if reason is None]
-        if counted:
-            try:
-                jpeg = self._thumbnails.render(loaded.data, counted)
-            except (OSError, ValueError) as err:
-                _LOGGER.warning("Could not draw the thumbnail of %s: %s", job.file_path, err)
-        if jpeg is not None:
-            try:
-                thumbnail = str(self._thumbnails.save(jpeg, job.image_id))
-            except OSError as err:
-                _LOGGER.warning("Could not save the thumbnail of %s: %s", job.file_path, err)
+        counted = any(reason is None for reason in reasons)
+        thumbnail = str(self._thumbnails.get_output_path(job.image_id)) if counted else None
         captured = datetime.fromisoformat(job.timestamp)
         ids = self._db.store_detections(
             job, detections, captured, dt_util.utcnow(), thumbnail, reasons
         )
         return ids, thumbnail
+
+    def _draw(self, job: ImageJob, loaded: LoadedImage, detections: list[Detection]) -> None:
+        """Render and write the thumbnail (executor); a failure is logged, drawn again on request."""
+        try:
+            self._thumbnails.save(self._thumbnails.render(loaded.data, detections), job.image_id)
+        except RENDER_ERRORS as err:
+            _LOGGER.warning("Could not draw the thumbnail of %s: %s", readable(job.file_path), err)

@@ -53,6 +53,7 @@ class Recovery:
 
     async def _requeue_pending(self) -> int:
         pending = await self._runtime.run(self._db.pending_images)
+        self._queue.note_newest(pending)
         queued = await self._queue.call(self._queue.store.queued_image_ids)
         missing = [job for job in pending if job.image_id not in queued]
         if missing:

@@ -28,6 +28,7 @@ class WorkQueue:
         self._health = health
         self._tokens = asyncio.Semaphore(0)
         self._ready_at: dict[int, float] = {}
+        self._newest: dict[str, int] = {}
 
     async def call[T](self, func: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
         """Call the work store, waiting out outages with backoff: nothing is dropped."""
@@ -51,6 +52,7 @@ class WorkQueue:
         if fresh:
             now = time.monotonic()
             self._ready_at.update((job.image_id, now) for job in jobs)
+        self.note_newest(jobs)
         await self.call(self.store.push_images, jobs)
         self.release(len(jobs))
 
@@ -70,6 +72,27 @@ class WorkQueue:
             done = None
         await self._tokens.acquire()
         return await self.call(self.store.take_image, done)
+
+    async def claim(self) -> bool:
+        """Take a token without waiting, for a take that rides on another store call.
+
+        False when no image waits; after a claim the caller must take one image (or
+        `release(1)` when its call failed).
+        """
+        if self._tokens.locked():
+            return False
+        await self._tokens.acquire()  # an unlocked semaphore is acquired without suspending
+        return True
+
+    def note_newest(self, jobs: Sequence[ImageJob]) -> None:
+        """Remember each camera's newest image among `jobs` (queued, or queued again)."""
+        for job in jobs:
+            if job.image_id > self._newest.get(job.camera_id, 0):
+                self._newest[job.camera_id] = job.image_id
+
+    def is_newest(self, job: ImageJob) -> bool:
+        """Tell whether no newer image of the job's camera was queued in this run."""
+        return job.image_id >= self._newest.get(job.camera_id, 0)
 
     def waited(self, job: ImageJob) -> float | None:
         """Seconds since a fresh upload was queued (None for others); forgets it."""

@@ -5,12 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, select
 
 from ..pipeline.models import ClosedBatch, Detection, ImageJob
 from . import schema
 from .engine import SqliteEngine, in_chunks
+from .hot_sql import marks, sql_time, write_connection
 from .records import DetectionRecord, EventQuery, ImageState, StoredFrame
+
+_DETECTION_COLUMNS = (
+    "image_id, camera_id, object_type, confidence, bbox_x, bbox_y, bbox_width, bbox_height,"
+    " detected_at, thumbnail_path, frame_offset_s, filtered"
+)
+
+
+def set_batch(conn: Connection, detection_ids: Iterable[int], batch_id: str) -> None:
+    """Point detections at their batch (inside the caller's transaction)."""
+    for ids in in_chunks(detection_ids):
+        conn.exec_driver_sql(
+            f"UPDATE detections SET batch_id = ? WHERE id IN ({marks(len(ids))})",  # noqa: S608 - placeholders only
+            (batch_id, *ids),
+        )
 
 
 class DetectionStore(SqliteEngine):
@@ -41,76 +56,58 @@ class DetectionStore(SqliteEngine):
         """Store the detections of an image's frames, mark it done; return the counted ids.
 
         One frame for a still, one per sampled frame for a clip. Each frame's thumbnail
-        is already written by the caller (named by image id, so a retry overwrites it) and
+        path (named by image id; the file is written at once or on its first request) is
         recorded on its counted detections; filtered ones are stored with their reason.
-        Idempotent: an image already done returns its stored counted detection ids.
+        Idempotent: an image already done returns its stored counted detection ids. Plain
+        SQL, no ORM session: one UPDATE and one multi-row INSERT in one transaction.
         """
-        with self._write() as session:
-            state = session.scalar(
-                select(schema.Image.state).where(schema.Image.id == job.image_id)
+        with write_connection(self._engine, self._write_lock) as conn:
+            marked = conn.exec_driver_sql(
+                "UPDATE images SET state = ?, attempts = attempts + 1, last_error = NULL,"
+                " updated_at = ? WHERE id = ? AND state != ?",
+                (ImageState.DONE.value, sql_time(now), job.image_id, ImageState.DONE.value),
             )
-            if state is None:
-                return []
-            if state == ImageState.DONE:
+            if not marked.rowcount:
+                # Gone (purged) or already done: return what it stored then.
                 return list(
-                    session.scalars(
-                        select(schema.Detection.id)
-                        .where(
-                            schema.Detection.image_id == job.image_id,
-                            schema.Detection.filtered.is_(None),
-                        )
-                        .order_by(schema.Detection.id)
-                    )
+                    conn.exec_driver_sql(
+                        "SELECT id FROM detections WHERE image_id = ? AND filtered IS NULL"
+                        " ORDER BY id",
+                        (job.image_id,),
+                    ).scalars()
                 )
             rows = [
-                {
-                    "image_id": job.image_id,
-                    "camera_id": job.camera_id,
-                    "object_type": d.object_type,
-                    "confidence": d.confidence,
-                    "bbox_x": d.bbox[0],
-                    "bbox_y": d.bbox[1],
-                    "bbox_width": d.bbox[2],
-                    "bbox_height": d.bbox[3],
-                    "detected_at": frame.captured_at,
-                    "thumbnail_path": None if reason else frame.thumbnail,
-                    "frame_offset_s": frame.offset_s,
-                    "filtered": reason,
-                }
+                (
+                    job.image_id,
+                    job.camera_id,
+                    d.object_type,
+                    d.confidence,
+                    *d.bbox,
+                    sql_time(frame.captured_at),
+                    None if reason else frame.thumbnail,
+                    frame.offset_s,
+                    reason,
+                )
                 for frame in frames
                 for d, reason in zip(frame.detections, frame.filtered, strict=True)
             ]
-            ids: list[int] = []
-            if rows:
-                ids = list(
-                    session.scalars(
-                        insert(schema.Detection).returning(
-                            schema.Detection.id, sort_by_parameter_order=True
-                        ),
-                        rows,
-                    )
-                )
-            session.execute(
-                update(schema.Image)
-                .where(schema.Image.id == job.image_id)
-                .values(
-                    state=ImageState.DONE,
-                    attempts=schema.Image.attempts + 1,
-                    last_error=None,
-                    updated_at=now,
-                )
+            if not rows:
+                return []
+            # One INSERT ... VALUES (...), (...) RETURNING id; ids grow in insertion order.
+            ids = sorted(
+                conn.exec_driver_sql(
+                    f"INSERT INTO detections ({_DETECTION_COLUMNS}) VALUES "  # noqa: S608 - placeholders only
+                    + ", ".join([f"({marks(len(rows[0]))})"] * len(rows))
+                    + " RETURNING id",
+                    tuple(value for row in rows for value in row),
+                ).scalars()
             )
-            return [i for i, row in zip(ids, rows, strict=True) if row["filtered"] is None]
+            return [i for i, row in zip(ids, rows, strict=True) if row[-1] is None]
 
     def assign_batch(self, detection_ids: Iterable[int], batch_id: str) -> None:
         """Record which batch detections went to."""
-        with self._write() as session:
-            for ids in in_chunks(detection_ids):
-                session.execute(
-                    update(schema.Detection)
-                    .where(schema.Detection.id.in_(ids))
-                    .values(batch_id=batch_id)
-                )
+        with write_connection(self._engine, self._write_lock) as conn:
+            set_batch(conn, detection_ids, batch_id)
 
     def unbatched_detections(self) -> dict[str, list[int]]:
         """Return, per camera, detections stored but never added to a batch."""
@@ -187,6 +184,17 @@ class DetectionStore(SqliteEngine):
         stmt = stmt.order_by(schema.Detection.detected_at.desc(), schema.Detection.id.desc())
         with self._session() as session:
             rows = session.execute(stmt.limit(query.limit))
+            return [detection_record(row, path) for row, path in rows.tuples()]
+
+    def image_detections(self, image_id: int) -> list[DetectionRecord]:
+        """Return one image's counted detections, oldest first: what its annotated frame shows."""
+        with self._session() as session:
+            rows = session.execute(
+                select(schema.Detection, schema.Image.path)
+                .join(schema.Image, schema.Image.id == schema.Detection.image_id)
+                .where(schema.Detection.image_id == image_id, schema.Detection.filtered.is_(None))
+                .order_by(schema.Detection.id)
+            )
             return [detection_record(row, path) for row, path in rows.tuples()]
 
     def detection_times(self, camera_id: str, since: datetime, before: datetime) -> list[datetime]:

@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 
 from ..pipeline.models import ClosedBatch, ImageJob, OpenBatch
 from . import schema
-from .engine import SqliteEngine, in_chunks
+from .detections import set_batch
+from .engine import SqliteEngine
+from .hot_sql import sql_time, write_connection
 from .records import BatchState
 
 type RunBlocking = Callable[..., Awaitable[Any]]
@@ -41,30 +43,25 @@ class EmbeddedBatches(SqliteEngine):
         One transaction, so a close can never fall between choosing the batch and
         recording its members.
         """
-        with self._write() as session:
-            batch = session.scalar(
-                select(schema.Batch).where(
-                    schema.Batch.camera_id == camera_id, schema.Batch.state == BatchState.OPEN
+        with write_connection(self._engine, self._write_lock) as conn:
+            batch_id = conn.exec_driver_sql(
+                "SELECT id FROM batches WHERE camera_id = ? AND state = ?",
+                (camera_id, BatchState.OPEN.value),
+            ).scalar()
+            when = sql_time(at)
+            if batch_id is None:
+                batch_id = new_id
+                conn.exec_driver_sql(
+                    "INSERT INTO batches (id, camera_id, state, started_at, last_activity)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (new_id, camera_id, BatchState.OPEN.value, when, when),
                 )
-            )
-            if batch is None:
-                batch = schema.Batch(
-                    id=new_id,
-                    camera_id=camera_id,
-                    state=BatchState.OPEN,
-                    started_at=at,
-                    last_activity=at,
-                )
-                session.add(batch)
             else:
-                batch.last_activity = at
-            for ids in in_chunks(detection_ids):
-                session.execute(
-                    update(schema.Detection)
-                    .where(schema.Detection.id.in_(ids))
-                    .values(batch_id=batch.id)
+                conn.exec_driver_sql(
+                    "UPDATE batches SET last_activity = ? WHERE id = ?", (when, batch_id)
                 )
-            return batch.id
+            set_batch(conn, detection_ids, batch_id)
+            return str(batch_id)
 
     def batches(self, state: BatchState) -> list[OpenBatch]:
         """Return batches in a state, oldest first."""
@@ -186,6 +183,20 @@ class EmbeddedWorkStore:
             self._db.batch_add, camera_id, detection_ids, at, uuid.uuid4().hex
         )
         return batch_id
+
+    async def add_detections_and_take(
+        self,
+        camera_id: str,
+        detection_ids: Sequence[int],
+        at: datetime,
+        ttl: int,
+        done: ImageJob,
+        take_next: bool,
+    ) -> tuple[str, ImageJob | None]:
+        """Add to the batch (one SQLite transaction), forget `done`, take the next image."""
+        batch_id = await self.add_detections(camera_id, detection_ids, at, ttl)
+        self._images_in_flight.discard(done.image_id)
+        return batch_id, await self.take_image() if take_next else None
 
     async def open_batches(self) -> list[OpenBatch]:
         """Return the open batches."""

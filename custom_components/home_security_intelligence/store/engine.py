@@ -24,6 +24,8 @@ from . import schema
 
 _LOGGER = logging.getLogger(__name__)
 
+TITLES_SINCE = 6
+"""The schema version whose events carry a title."""
 MAX_IDS_PER_STATEMENT = 500
 """Values bound in one `IN (...)`, far below SQLite's limit on variables per statement."""
 
@@ -71,6 +73,7 @@ class SqliteEngine:
             schema.Base.metadata.create_all(engine)
             _add_missing_columns(engine)
             _use_autoincrement(engine, self.path)
+            _title_old_events(engine)
         except BaseException:
             engine.dispose()
             raise
@@ -199,6 +202,37 @@ def _use_autoincrement(engine: Engine, path: Path) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def _title_old_events(engine: Engine) -> None:
+    """Upgrade a file made before schema 5: give its events a title ("Camera: objects").
+
+    Events stored since carry the title composed from their facts.
+    """
+    with engine.begin() as conn:
+        version = conn.exec_driver_sql("SELECT max(version) FROM schema_version").scalar()
+        if version is None or version >= TITLES_SINCE:
+            return
+        rows = conn.exec_driver_sql(
+            "SELECT e.id, coalesce(c.name, e.camera_id), d.object_type FROM events e "
+            "LEFT JOIN cameras c ON c.id = e.camera_id "
+            "LEFT JOIN event_detections ed ON ed.event_id = e.id "
+            "LEFT JOIN detections d ON d.id = ed.detection_id "
+            "WHERE e.title IS NULL"
+        )
+        seen: dict[int, tuple[str, set[str]]] = {}
+        for event_id, camera, object_type in rows.tuples():
+            seen.setdefault(event_id, (camera, set()))[1].update(filter(None, [object_type]))
+        if not seen:
+            return
+        conn.exec_driver_sql(
+            "UPDATE events SET title = ? WHERE id = ?",
+            [
+                (f"{camera}: {', '.join(sorted(objects))}" if objects else camera, event_id)
+                for event_id, (camera, objects) in seen.items()
+            ],
+        )
+        _LOGGER.info("Database upgrade: %d events got a title", len(seen))
 
 
 def _table_sql(engine: Engine, name: str) -> str:

@@ -15,7 +15,15 @@ from ..pipeline.models import ClosedBatch, RiskAssessment
 from . import schema
 from .detections import detection_record
 from .engine import SqliteEngine, in_chunks
-from .records import AnalysisStatus, DetectionRecord, EventQuery, EventRecord, RiskBreakdown
+from .records import (
+    AnalysisStatus,
+    DetectionRecord,
+    EventQuery,
+    EventRecord,
+    RiskBreakdown,
+    Verdict,
+    VerdictRecord,
+)
 
 
 class EventStore(SqliteEngine):
@@ -29,10 +37,13 @@ class EventStore(SqliteEngine):
         now: datetime,
         breakdown: RiskBreakdown | None = None,
         snoozed: bool = False,
+        title: str | None = None,
+        llm_summary: str | None = None,
     ) -> tuple[EventRecord, bool]:
         """Store the event of a batch; idempotent per batch. Return it and whether it is new.
 
         `snoozed`: the camera's alerts were snoozed (kept with the event for its review).
+        The assessment's summary is the one pushed; `llm_summary` is the LLM's own text.
         """
         with self._write() as session:
             if (
@@ -61,6 +72,8 @@ class EventStore(SqliteEngine):
                 analysis_status=status,
                 created_at=now,
                 snoozed=snoozed,
+                title=title,
+                llm_summary=llm_summary,
             )
             _set_breakdown(row, breakdown)
             session.add(row)
@@ -141,18 +154,58 @@ class EventStore(SqliteEngine):
                     found.setdefault(event_id, []).append(detection_record(row, path))
         return found
 
-    def acknowledge(self, event_ids: Iterable[int], note: str | None) -> int:
-        """Mark events reviewed (with an optional note); return how many exist."""
+    def acknowledge(
+        self, event_ids: Iterable[int], note: str | None, verdict: Verdict | None = None
+    ) -> int:
+        """Mark events reviewed (with an optional note and verdict); return how many exist.
+
+        Without a verdict an earlier one stays.
+        """
         count = 0
+        values: dict[str, object] = {"reviewed": True, "note": note}
+        if verdict is not None:
+            values["verdict"] = verdict
         with self._write() as session:
             for ids in in_chunks(event_ids):
                 result = session.execute(
-                    update(schema.Event)
-                    .where(schema.Event.id.in_(ids))
-                    .values(reviewed=True, note=note)
+                    update(schema.Event).where(schema.Event.id.in_(ids)).values(values)
                 )
                 count += int(result.rowcount)  # type: ignore[attr-defined]
         return count
+
+    def verdicts(
+        self, camera_id: str, since: datetime, before: datetime, limit: int
+    ) -> list[VerdictRecord]:
+        """Return a camera's verdicts on events started in [since, before), newest first."""
+        with self._session() as session:
+            rows = session.execute(
+                select(schema.Event.id, schema.Event.started_at, schema.Event.verdict)
+                .where(
+                    schema.Event.camera_id == camera_id,
+                    schema.Event.verdict.is_not(None),
+                    schema.Event.started_at >= since,
+                    schema.Event.started_at < before,
+                )
+                .order_by(schema.Event.started_at.desc())
+                .limit(limit)
+            ).all()
+            objects: dict[int, set[str]] = {row.id: set() for row in rows}
+            for ids in in_chunks(objects):
+                found = session.execute(
+                    select(schema.EventDetection.event_id, schema.Detection.object_type)
+                    .join(
+                        schema.Detection,
+                        schema.Detection.id == schema.EventDetection.detection_id,
+                    )
+                    .where(schema.EventDetection.event_id.in_(ids))
+                )
+                for event_id, object_type in found.tuples():
+                    objects[event_id].add(object_type)
+        return [
+            VerdictRecord(row.started_at, tuple(sorted(objects[row.id])), Verdict(row.verdict))
+            for row in rows
+            if row.verdict in Verdict
+        ]
 
     def update_assessment(
         self,
@@ -160,8 +213,10 @@ class EventStore(SqliteEngine):
         assessment: RiskAssessment,
         status: str,
         breakdown: RiskBreakdown | None = None,
+        title: str | None = None,
+        llm_summary: str | None = None,
     ) -> EventRecord | None:
-        """Replace an event's assessment (re-analysis)."""
+        """Replace an event's assessment (re-analysis); a title or LLM text given replaces too."""
         with self._write() as session:
             row = session.get(schema.Event, event_id)
             if row is None:
@@ -173,6 +228,10 @@ class EventStore(SqliteEngine):
             row.analysis_status = status
             if breakdown is not None:
                 _set_breakdown(row, breakdown)
+            if title is not None:
+                row.title = title
+            if llm_summary is not None:
+                row.llm_summary = llm_summary
             session.flush()
             return event_records(session, [row])[0]
 
@@ -241,9 +300,12 @@ def _record(row: schema.Event, dets: list[tuple[int, str, str | None, str]]) -> 
         thumbnail_path=thumbs[-1] if thumbs else None,
         reviewed=row.reviewed,
         note=row.note,
+        verdict=row.verdict,
         breakdown=_breakdown(row),
         clip_detection_id=clips[-1] if clips else None,
         snoozed=row.snoozed,
+        title=row.title or "",
+        llm_summary=row.llm_summary or "",
     )
 
 
@@ -255,6 +317,7 @@ def _set_breakdown(row: schema.Event, breakdown: RiskBreakdown | None) -> None:
     row.llm_adjustment = breakdown.llm_adjustment
     row.factors = json.dumps([list(f) for f in breakdown.factors])
     row.llm_belief = None if breakdown.llm_belief is None else json.dumps(breakdown.llm_belief)
+    row.text_source = breakdown.text_source
 
 
 def _breakdown(row: schema.Event) -> RiskBreakdown | None:
@@ -268,4 +331,5 @@ def _breakdown(row: schema.Event) -> RiskBreakdown | None:
         row.llm_score,
         row.llm_adjustment or 0,
         None if belief is None else (belief[0], belief[1], belief[2], belief[3]),
+        row.text_source,
     )

@@ -11,6 +11,23 @@ from ..const import RISK_LEVELS
 from ..pipeline.models import Detection
 
 
+class Verdict(StrEnum):
+    """The household's judgement of an event, given when acknowledging it."""
+
+    FALSE_ALARM = "false_alarm"
+    AS_EXPECTED = "as_expected"
+    MISSED_THREAT = "missed_threat"
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictRecord:
+    """A past event's verdict, with what the feedback offset groups it by."""
+
+    started_at: datetime
+    objects: tuple[str, ...]
+    verdict: Verdict
+
+
 class ImageState(StrEnum):
     """Where an image stands in the ledger."""
 
@@ -97,10 +114,14 @@ class EventRecord:
     thumbnail_path: str | None
     reviewed: bool = False
     note: str | None = None
+    verdict: str | None = None
     breakdown: RiskBreakdown | None = None
     clip_detection_id: int | None = None
     """The newest detection of the event that came from a video clip (its clip is linked)."""
     snoozed: bool = False
+    title: str = ""
+    llm_summary: str = ""
+    """The LLM's own summary, pushed (as `summary`) only when it passed the checks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +133,8 @@ class RiskBreakdown:
     llm_score: int | None
     llm_adjustment: int
     llm_belief: tuple[float, float, float, float] | None
+    text_source: str | None = None
+    """Which summary is pushed: "facts" or "llm" (None: stored before the check existed)."""
 
     def as_dict(self, final: int | None) -> dict[str, object]:
         """JSON-ready form for events, entities and actions."""
@@ -128,6 +151,7 @@ class RiskBreakdown:
             else dict(zip(RISK_LEVELS, (round(p, 3) for p in self.llm_belief), strict=True)),
             "final": final,
             "source": "prior+llm" if self.llm_score is not None else "prior",
+            "text_source": self.text_source,
         }
 
 

@@ -25,25 +25,41 @@ ANALYSIS_QUEUE = "analysis_queue"
 PROCESSING = ":processing"
 MARKER_TTL = 86400
 
-_ADD = """
-local camera, new_id, at, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local current = redis.call('GET', KEYS[1])
-if current and redis.call('EXISTS', 'batch:' .. current .. ':started_at') == 0 then
-  current = false
+_ADD_FUNCTION = """
+local function add(pointer, camera, new_id, at, ttl, first)
+  local current = redis.call('GET', pointer)
+  if current and redis.call('EXISTS', 'batch:' .. current .. ':started_at') == 0 then
+    current = false
+  end
+  if not current then
+    current = new_id
+    redis.call('SET', 'batch:' .. current .. ':started_at', at, 'EX', ttl)
+  end
+  local p = 'batch:' .. current .. ':'
+  redis.call('SET', pointer, current, 'EX', ttl)
+  redis.call('SET', p .. 'camera_id', camera, 'EX', ttl)
+  redis.call('SET', p .. 'last_activity', at, 'EX', ttl)
+  redis.call('EXPIRE', p .. 'started_at', ttl)
+  if #ARGV >= first then redis.call('RPUSH', p .. 'detections', unpack(ARGV, first)) end
+  redis.call('EXPIRE', p .. 'detections', ttl)
+  return current
 end
-if not current then
-  current = new_id
-  redis.call('SET', 'batch:' .. current .. ':started_at', at, 'EX', ttl)
-end
-local p = 'batch:' .. current .. ':'
-redis.call('SET', KEYS[1], current, 'EX', ttl)
-redis.call('SET', p .. 'camera_id', camera, 'EX', ttl)
-redis.call('SET', p .. 'last_activity', at, 'EX', ttl)
-redis.call('EXPIRE', p .. 'started_at', ttl)
-if #ARGV >= 5 then redis.call('RPUSH', p .. 'detections', unpack(ARGV, 5)) end
-redis.call('EXPIRE', p .. 'detections', ttl)
-return current
 """
+
+_ADD = _ADD_FUNCTION + "return add(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), 5)\n"
+
+# KEYS: batch pointer, detection_queue, its processing list.
+# ARGV: camera, new batch id, at, ttl, finished job ('' for none), '1' to take, ids...
+_ADD_TAKE = (
+    _ADD_FUNCTION
+    + """
+local current = add(KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), 7)
+if ARGV[5] ~= '' then redis.call('LREM', KEYS[3], 1, ARGV[5]) end
+local taken = false
+if ARGV[6] == '1' then taken = redis.call('LMOVE', KEYS[2], KEYS[3], 'RIGHT', 'LEFT') end
+return {current, taken}
+"""
+)
 
 _CLOSE = """
 local p = 'batch:' .. ARGV[1] .. ':'
@@ -103,6 +119,7 @@ class RedisWorkStore:
         """Use `client`; the store owns it and closes it."""
         self._redis = client
         self._add = client.register_script(_ADD)
+        self._add_take = client.register_script(_ADD_TAKE)
         self._close = client.register_script(_CLOSE)
         self._open = client.register_script(_OPEN)
         self._recover = client.register_script(_RECOVER)
@@ -206,6 +223,42 @@ class RedisWorkStore:
             )
         )
         return batch_id
+
+    async def add_detections_and_take(
+        self,
+        camera_id: str,
+        detection_ids: Sequence[int],
+        at: datetime,
+        ttl: int,
+        done: ImageJob,
+        take_next: bool,
+    ) -> tuple[str, ImageJob | None]:
+        """Add to the batch, LREM `done` and LMOVE the next job, in one script (one round trip)."""
+        token = f"i{done.image_id}"
+        batch_id, raw = await self._call(
+            self._add_take(
+                keys=[
+                    f"batch:{camera_id}:current",
+                    DETECTION_QUEUE,
+                    DETECTION_QUEUE + PROCESSING,
+                ],
+                args=[
+                    camera_id,
+                    uuid.uuid4().hex,
+                    at.isoformat(),
+                    ttl,
+                    self._in_flight.get(token, ""),
+                    "1" if take_next else "0",
+                    *detection_ids,
+                ],
+            )
+        )
+        self._in_flight.pop(token, None)
+        if raw is None:
+            return str(batch_id), None
+        job = ImageJob.from_message(json.loads(raw))
+        self._in_flight[f"i{job.image_id}"] = raw
+        return str(batch_id), job
 
     async def open_batches(self) -> list[OpenBatch]:
         """SCAN the `batch:*:current` pointers, then read their batches in one round trip."""

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 AUTOINCREMENT_TABLES = ("images", "detections", "events")
 """Tables whose ids are never handed out twice: signed image URLs and thumbnails name them."""
@@ -167,11 +167,15 @@ class Event(Base):
     note: Mapped[str | None] = mapped_column(Text)
     snoozed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """The camera's alerts were snoozed when the event was stored."""
+    verdict: Mapped[str | None] = mapped_column(String(16))  # the household's Verdict
     prior_score: Mapped[int | None] = mapped_column(Integer)
     llm_score: Mapped[int | None] = mapped_column(Integer)
     llm_adjustment: Mapped[int | None] = mapped_column(Integer)
     factors: Mapped[str | None] = mapped_column(Text)  # JSON list of {name, contribution, detail}
     llm_belief: Mapped[str | None] = mapped_column(Text)  # JSON [P(low), P(medium), ...]
+    title: Mapped[str | None] = mapped_column(Text)
+    llm_summary: Mapped[str | None] = mapped_column(Text)  # the LLM's text, pushed or not
+    text_source: Mapped[str | None] = mapped_column(String(16))  # which summary is pushed
 
     __table_args__ = (
         Index("ix_events_camera_time", "camera_id", "started_at", "id"),

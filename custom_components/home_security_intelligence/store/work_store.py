@@ -62,6 +62,22 @@ class WorkStore(Protocol):
     ) -> str:
         """Add detections to the camera's open batch (opening one); return its id."""
 
+    async def add_detections_and_take(
+        self,
+        camera_id: str,
+        detection_ids: Sequence[int],
+        at: datetime,
+        ttl: int,
+        done: ImageJob,
+        take_next: bool,
+    ) -> tuple[str, ImageJob | None]:
+        """`add_detections`, acknowledge `done` and, if `take_next`, take the next image.
+
+        One round trip (Redis: one script), so a worker that finished an image and has
+        a queued image to go on with pays one request for both. Returns the batch id
+        and the taken image (None when not asked for or none waits).
+        """
+
     async def open_batches(self) -> list[OpenBatch]:
         """Return every open batch."""
 
