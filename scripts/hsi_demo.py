@@ -56,9 +56,15 @@ DEMO_OPTIONS: dict[str, Any] = {
     "occupancy_timeout_seconds": 60,
     "llm_bound": 20,
 }
-DEMO_ROLES: dict[str, Any] = {"front_door": "entry_point", "street": "street"}
-# The options flow's answers by step; other steps keep what their forms show.
-DEMO_ANSWERS: dict[str, dict[str, Any]] = {"init": DEMO_OPTIONS, "cameras": DEMO_ROLES}
+# The demo's camera folders, their display names and the roles the demo intends: the
+# same ones the integration suggests from the folder names.
+DEMO_CAMERAS = {"front_door": ("Front Door", "entry_point"), "street": ("Street", "street")}
+ROLES_STEP = "cameras"  # the options step that lists the cameras by display name
+# The options flow's answers by step; other steps are submitted as their forms show them.
+DEMO_ANSWERS: dict[str, dict[str, Any]] = {
+    "init": DEMO_OPTIONS,
+    ROLES_STEP: dict(DEMO_CAMERAS.values()),
+}
 
 CONFIGURATION_YAML = """\
 # Written by scripts/hsi_demo.py: a minimal Home Assistant for the demo (no default_config,
@@ -224,6 +230,8 @@ def prepare_config(tz: str) -> None:
     """Write the config dir: configuration.yaml and the custom_components link."""
     for folder in (CONFIG, CAMERAS, LOGS, RUN, PHOTOS):
         folder.mkdir(parents=True, exist_ok=True)
+    for camera in DEMO_CAMERAS:  # before the entry exists, so the roles step lists them
+        (CAMERAS / camera).mkdir(exist_ok=True)
     # HA 2026.10 moves `http:` from YAML to storage on first start (confirmed below
     # with http/config/promote); after that the YAML block would only raise a repair.
     http = "" if (CONFIG / ".storage" / "http").exists() else HTTP_YAML
@@ -451,12 +459,48 @@ class HomeAssistantApi:
         return str(result["result"]["entry_id"])
 
     async def set_options(self, entry_id: str, answers: dict[str, dict[str, Any]]) -> None:
-        """Walk the options flow, answering each step from `answers` and its shown values.
+        """Walk the options flow, answering each step from `answers`; check the roles after.
 
-        A step not in `answers` is submitted as the form shows it (its defaults and
-        suggested values), so new steps keep their current settings.
+        A step not in `answers` is submitted as its form shows it (defaults and suggested
+        values), so steps added later keep their settings.
         """
-        result = await self.call(
+        shown: dict[str, dict[str, Any]] = {}
+        result = await self._walk_options(entry_id, answers, shown)
+        if result.get("type") != "create_entry":
+            raise SystemExit(f"options flow failed: {result}")
+        labels = [label for label, _ in DEMO_CAMERAS.values()]
+        if missing := [label for label in labels if label not in shown.get(ROLES_STEP, {})]:
+            raise SystemExit(f"options flow: the roles step did not list {missing}: {shown}")
+        await self.verify_roles(entry_id, answers)
+        log(
+            "camera roles: "
+            + ", ".join(
+                f"{label} {role} ({'suggested' if shown[ROLES_STEP][label] == role else 'set'})"
+                for label, role in DEMO_CAMERAS.values()
+            )
+        )
+
+    async def verify_roles(self, entry_id: str, answers: dict[str, dict[str, Any]]) -> None:
+        """Open the options flow again: the roles step must show the intended roles."""
+        shown: dict[str, dict[str, Any]] = {}
+        await self._walk_options(entry_id, answers, shown, stop_at=ROLES_STEP)
+        intended = dict(DEMO_CAMERAS.values())
+        roles = shown.get(ROLES_STEP, {})
+        if {label: roles.get(label) for label in intended} != intended:
+            raise SystemExit(f"camera roles are {roles}, not the intended {intended}")
+
+    async def _walk_options(
+        self,
+        entry_id: str,
+        answers: dict[str, dict[str, Any]],
+        shown: dict[str, dict[str, Any]],
+        stop_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Submit each step of a new options flow; note what each form showed in `shown`.
+
+        With `stop_at`, the flow is dropped (nothing saved) once that step shows.
+        """
+        result: dict[str, Any] = await self.call(
             "POST", "/api/config/config_entries/options/flow", json={"handler": entry_id}
         )
         url = f"/api/config/config_entries/options/flow/{result['flow_id']}"
@@ -464,16 +508,17 @@ class HomeAssistantApi:
             step = result["step_id"]
             if result.get("errors"):
                 raise SystemExit(f"options flow, step {step}: {result['errors']}")
-            fields = result.get("data_schema", [])
+            shown[step] = {item["name"]: _shown_value(item) for item in result["data_schema"]}
+            if step == stop_at:
+                await self.call("DELETE", url)
+                break
             answer = {
-                item["name"]: value
-                for item in fields
-                if (value := answers.get(step, {}).get(item["name"], _shown_value(item)))
-                is not None
+                name: value
+                for name, value in {**shown[step], **answers.get(step, {})}.items()
+                if value is not None and name in shown[step]
             }
             result = await self.call("POST", url, json=answer)
-        if result.get("type") != "create_entry":
-            raise SystemExit(f"options flow failed: {result}")
+        return result
 
 
 def _shown_value(item: dict[str, Any]) -> Any:
@@ -768,9 +813,6 @@ async def run(args: argparse.Namespace) -> None:
                 if not entries:
                     log("no AI services (--no-ai): add the integration in the UI yourself")
             else:
-                if args.command == "demo":  # present at setup, so the roles step lists them
-                    for camera in DEMO_ROLES:
-                        (CAMERAS / camera / "snap").mkdir(parents=True, exist_ok=True)
                 entry_id = await api.ensure_entry()
                 if args.command == "demo":
                     await api.set_options(entry_id, DEMO_ANSWERS)

@@ -596,21 +596,24 @@ async def test_options_ask_each_camera_role(
     )
     result = await hass.config_entries.options.async_configure(result["flow_id"], SNAPSHOTS)
     assert result["step_id"] == "cameras"
-    assert [str(k) for k in result["data_schema"].schema] == ["front_door", "street"]
+    # Labelled with display names; the defaults are the roles the folder names suggest.
+    defaults = {str(k): k.default() for k in result["data_schema"].schema}
+    assert defaults == {"Front Door": "entry_point", "Street": "street"}
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"front_door": "entry_point", "street": "street"}
+        result["flow_id"], {"Front Door": "entry_point", "Street": "yard"}
     )
     assert result["step_id"] == "zone_camera"
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options["camera_roles"] == {"front_door": "entry_point", "street": "street"}
+    # Only the role the user changed is stored; the other keeps following its suggestion.
+    assert entry.options["camera_roles"] == {"street": "yard"}
     assert entry.options["alarm_entity"] == "alarm_control_panel.house"
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(result["flow_id"], tuning)
     result = await hass.config_entries.options.async_configure(result["flow_id"], SNAPSHOTS)
     defaults = {str(k): k.default() for k in result["data_schema"].schema}
-    assert defaults == {"front_door": "entry_point", "street": "street"}
+    assert defaults == {"Front Door": "entry_point", "Street": "yard"}
 
 
 # Reauth: the OpenAI-compatible LLM refuses the API key

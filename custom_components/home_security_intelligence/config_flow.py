@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 import os
 from pathlib import Path
@@ -20,6 +21,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -28,6 +30,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from .camera_roles import camera_role, chosen_roles
 from .camera_sources import (
     DEFAULT_SNAPSHOT_COUNT,
     DEFAULT_SNAPSHOT_INTERVAL,
@@ -89,6 +92,7 @@ from .pipeline.nemotron_analyzer import (
 )
 from .pipeline.risk_prior import GROUP_ORDER, ROLES
 from .pipeline.zones import ZoneError, ZoneFilter, format_areas
+from .state import camera_name
 from .store.redis_store import RedisWorkStore, connect
 from .store.work_store import WorkStoreError
 
@@ -436,17 +440,22 @@ class HsiOptionsFlow(OptionsFlow):
     async def async_step_cameras(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Give each camera a role: entry point, driveway, yard, street or other."""
+        """Give each camera a role; the default is the user's choice, else the suggestion.
+
+        Fields are labelled with the cameras' display names. Only roles that differ from
+        the suggestion are stored, so a camera left at its suggestion keeps following it.
+        """
+        cameras = self._cameras()
         if user_input is not None:
-            self._roles = user_input
+            self._roles = chosen_roles({cameras[label]: role for label, role in user_input.items()})
             return await self.async_step_zone_camera()
-        roles: dict[str, str] = self.config_entry.options.get(CONF_CAMERA_ROLES, {})
+        chosen: dict[str, str] = self.config_entry.options.get(CONF_CAMERA_ROLES, {})
         schema = probatio.Schema(
             {
-                probatio.Required(camera, default=roles.get(camera, "other")): _select(
+                probatio.Required(label, default=camera_role(chosen, camera)): _select(
                     ROLES, "camera_role"
                 )
-                for camera in self._cameras()
+                for label, camera in cameras.items()
             }
         )
         return self.async_show_form(step_id="cameras", data_schema=schema)
@@ -463,7 +472,13 @@ class HsiOptionsFlow(OptionsFlow):
         schema = probatio.Schema(
             {
                 probatio.Optional("camera"): SelectSelector(
-                    SelectSelectorConfig(options=self._cameras(), mode=SelectSelectorMode.DROPDOWN)
+                    SelectSelectorConfig(
+                        options=[
+                            SelectOptionDict(value=camera, label=label)
+                            for label, camera in self._cameras().items()
+                        ],
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
                 )
             }
         )
@@ -521,12 +536,24 @@ class HsiOptionsFlow(OptionsFlow):
             description_placeholders={"camera": self._zone_camera},
         )
 
-    def _cameras(self) -> list[str]:
-        known: set[str] = set(self.config_entry.options.get(CONF_CAMERA_ROLES, {}))
-        known |= {c["camera_id"] for c in self._tuning.get(CONF_CAMERA_ENTITIES, {}).values()}
+    def _cameras(self) -> dict[str, str]:
+        """Return the known cameras by label: display name (with the id when names clash)."""
+        known: dict[str, str] = {
+            camera: camera_name(camera)
+            for camera in self.config_entry.options.get(CONF_CAMERA_ROLES, {})
+        }
+        known |= {
+            chosen["camera_id"]: camera_name(chosen["camera_id"])
+            for chosen in self._tuning.get(CONF_CAMERA_ENTITIES, {}).values()
+        }
         if self.config_entry.state is ConfigEntryState.LOADED:
-            known |= set(self.config_entry.runtime_data.cameras)
-        return sorted(known)
+            cameras = self.config_entry.runtime_data.cameras
+            known |= {camera: state.name for camera, state in cameras.items()}
+        names = Counter(known.values())
+        return {
+            name if names[name] == 1 else f"{name} ({camera})": camera
+            for camera, name in sorted(known.items(), key=lambda item: (item[1], item[0]))
+        }
 
     def _with_roles(self, roles: dict[str, str]) -> dict[str, Any]:
         data = {**self._tuning, CONF_CAMERA_ROLES: roles}

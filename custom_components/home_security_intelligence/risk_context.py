@@ -12,6 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.sun import is_up
 from homeassistant.util import dt as dt_util
 
+from .camera_roles import camera_role
 from .const import (
     CONF_ALARM_ENTITY,
     CONF_CAMERA_ROLES,
@@ -32,7 +33,12 @@ def build_facts(
     records: Sequence[DetectionRecord],
     unusual: float | None,
 ) -> RiskFacts:
-    """Describe a batch: what was seen, how long, when, and the household's situation."""
+    """Describe a batch: what was seen, how long, when, and the household's situation.
+
+    Times are the frames' capture times (a detection's `detected_at` is its image's
+    capture time): darkness is HA's sun at the home's location when the first frame was
+    taken, and the duration runs from the batch's first to its last detection.
+    """
     per_image: dict[int, Counter[str]] = {}
     for record in records:
         per_image.setdefault(record.image_id, Counter())[record.object_type] += 1
@@ -40,10 +46,10 @@ def build_facts(
     for counts in per_image.values():
         for name, count in counts.items():
             objects[name] = max(objects.get(name, 0), count)
-    started, ended = records[0].detected_at, records[-1].detected_at
-    roles: dict[str, str] = option(CONF_CAMERA_ROLES) or {}
+    started = min(record.detected_at for record in records)
+    ended = max(record.detected_at for record in records)
     return RiskFacts(
-        camera_role=roles.get(camera_id, "other"),
+        camera_role=camera_role(option(CONF_CAMERA_ROLES) or {}, camera_id),
         objects=objects,
         frames=len(per_image),
         duration_s=(ended - started).total_seconds(),
@@ -69,9 +75,15 @@ def _switch(hass: HomeAssistant, entity_id: str | None) -> bool | None:
 
 
 def _people_home(hass: HomeAssistant, entity_ids: Sequence[str]) -> int | None:
-    """People at home: the chosen person entities, else `zone.home`'s count, else unknown."""
+    """People at home: the chosen person entities, else `zone.home`'s count, else unknown.
+
+    `zone.home` counts only when HA has person entities behind it; without any, its "0"
+    means no presence tracking, not an empty house.
+    """
     if entity_ids:
         return sum(1 for e in entity_ids if _state(hass, e) == STATE_HOME)
+    if not hass.states.async_entity_ids("person"):
+        return None
     zone = _state(hass, "zone.home")
     return int(zone) if zone is not None and zone.isdecimal() else None
 

@@ -8,9 +8,17 @@ rarity, and `frames` uploads at the scenario's local time, on a date when the su
 where the scenario says. Its batch is closed with `analyze_now`; the stored event's
 breakdown is appended to HSI_EVAL_OUT as one JSON line.
 
+Two modes (HSI_EVAL_MODE): `roles` (default) sets the household's entities in the options
+flow and the camera's role in its roles step; `installed` is a new install: the entry
+from the config flow and default options only (no person, alarm, guests or delivery
+entities, no role chosen), so the camera's role is whatever the integration makes of its
+folder name. Both run HA's `zone` integration, as any real install does. The camera
+folder is the scenario's `folder`, else its camera name in snake case.
+
 Environment: HSI_EVAL_LLM_URL (required), HSI_EVAL_LLM_API (llamacpp or openai),
 HSI_EVAL_LLM_KEY, HSI_EVAL_LLM_MODEL, HSI_EVAL_BOUND (default 20), HSI_EVAL_QUICK=1 for
-the quick subset, HSI_EVAL_OUT (a JSON-lines file), HSI_EVAL_SCENARIOS (a file).
+the quick subset, HSI_EVAL_OUT (a JSON-lines file), HSI_EVAL_SCENARIOS (a file),
+HSI_EVAL_MODE (roles or installed).
 """
 
 from __future__ import annotations
@@ -60,10 +68,12 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.sun import is_up
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
 from ..contract_servers import DetectorServer
 from ..helpers import drop_and_detect, runtime_of, wait_for
+from .scenario_facts import as_installed, folder, with_roles
 
 # The test plugin logs every SQL statement; the evaluation's output has no use for them.
 logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
@@ -77,6 +87,7 @@ GUESTS = "input_boolean.guests_expected"
 DELIVERY = "input_boolean.delivery_expected"
 HISTORY_DAYS = 27
 TRUTH_CHECKS = ("unseen_object", "denies_seen", "other_level")
+INSTALLED = os.environ.get("HSI_EVAL_MODE", "roles") == "installed"
 
 
 def _scenarios() -> list[dict[str, Any]]:
@@ -193,9 +204,10 @@ async def test_scenario(
     scenario: dict[str, Any],
 ) -> None:
     """One scenario, end to end; its figures go to HSI_EVAL_OUT."""
-    facts = RiskFacts(**scenario["facts"])
-    camera = scenario["id"]
+    camera = folder(scenario)
+    facts = as_installed(scenario) if INSTALLED else with_roles(scenario)
     start = _start(hass, facts)
+    assert await async_setup_component(hass, "zone", {})
     context = _set_household(hass, facts)
 
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
@@ -239,7 +251,8 @@ async def test_scenario(
         when = start + timedelta(seconds=round(frame * step))
         await drop_and_detect(hass, entry, camera_root, camera, when, seed=frame)  # type: ignore[arg-type]
 
-    await _options_flow(hass, entry.entry_id, tuning, facts.camera_role)
+    if not INSTALLED:
+        await _options_flow(hass, entry.entry_id, tuning, facts.camera_role)
 
     previous = runtime.cameras[camera].latest_event
     await hass.services.async_call(
@@ -258,7 +271,8 @@ async def test_scenario(
     assert breakdown is not None
     expected_prior = compute_prior(facts).score
     row = {
-        "id": camera,
+        "id": scenario["id"],
+        "mode": "installed" if INSTALLED else "roles",
         "expect": scenario["expect"],
         "holdout": bool(scenario.get("holdout")),
         "prior": breakdown.prior_score,

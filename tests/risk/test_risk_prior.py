@@ -94,15 +94,16 @@ def test_zero_counts_are_ignored() -> None:
     assert score(objects={"person": 0, "cat": 1}) == score(objects={"cat": 1})
 
 
-def test_lingering_raises_by_duration_and_by_frames() -> None:
+def test_lingering_raises_by_duration_not_by_frames() -> None:
     by_time = [score(frames=2, duration_s=d) for d in (5, 30, 90, 300)]
     assert by_time == sorted(by_time)
     assert by_time[0] < by_time[-1]
-    assert score(frames=8, duration_s=5) > score(frames=1, duration_s=5)
+    # A burst of frames is not lingering: "8 frames over 11 s" is someone passing by.
+    assert score(frames=8, duration_s=11) == score(frames=1, duration_s=11)
     found = factor("lingering", frames=6, duration_s=120)
     assert found is not None
     assert found[0] > 0
-    assert found[1] == f"seen in 6 frames over 120 s: {found[0]:+d}"
+    assert found[1] == f"there 120 s (6 frames): {found[0]:+d}"
     assert factor("lingering", frames=1, duration_s=0) is None
 
 
@@ -118,6 +119,15 @@ def test_darkness_and_deep_night_raise() -> None:
     assert deep is not None
     assert deep[1] == f"deep night (03:00): {deep[0]:+d}"
     assert factor("night", local_hour=5) is None
+
+
+def test_small_hours_at_an_entry_point_are_high_and_critical_when_armed_away() -> None:
+    """As installed (no baseline, presence unknown): high; armed away: critical."""
+    night = {"is_dark": True, "local_hour": 2, "frames": 2, "duration_s": 10}
+    assert level_for_score(score(**night)) == "high"
+    assert level_for_score(score(alarm_state="armed_away", **night)) == "critical"
+    for visit in ({"frames": 3, "duration_s": 40}, {"frames": 8, "duration_s": 120}):
+        assert level_for_score(score(local_hour=14, **visit)) in ("low", "medium")
 
 
 def test_camera_role_orders_person_risk() -> None:

@@ -45,8 +45,10 @@ EXTRA_PERSON = 5  # each person beyond the first, up to MAX_EXTRA
 EXTRA_VEHICLE = 2
 MAX_EXTRA = 10
 PERSON_WITH_VEHICLE = 5
+# Lingering: (seconds from the first to the last detection, points), the most that applies.
+LINGER: Final = ((60, 5), (120, 10), (300, 15))
 DARK = 8
-DEEP_NIGHT = 15  # local hours 0-4
+DEEP_NIGHT = 30  # local hours 0-4
 DEEP_NIGHT_HOURS: Final = range(5)
 NOBODY_HOME = 10
 HOME_AND_AWAKE = -5
@@ -143,8 +145,11 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
     if person and "vehicle" in counts:
         add("companion", PERSON_WITH_VEHICLE, "person with a vehicle", scaled=False)
 
-    linger = _linger_points(facts.frames, facts.duration_s)
-    add("lingering", linger, f"seen in {facts.frames} frames over {facts.duration_s:.0f} s")
+    add(
+        "lingering",
+        _linger_points(facts.duration_s),
+        f"there {facts.duration_s:.0f} s ({facts.frames} frames)",
+    )
     if facts.is_dark:
         add("dark", DARK, "after dark (sun below the horizon)")
     if facts.local_hour in DEEP_NIGHT_HOURS:
@@ -157,11 +162,13 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
             f"{'unusual' if rarity > UNUSUAL_NEUTRAL else 'usual'} for this camera at this hour "
             f"(rarity {rarity:.2f})",
         )
-    if facts.people_home is not None:
-        if facts.people_home <= 0:
-            add("people_home", NOBODY_HOME, "nobody home")
-        elif not facts.is_dark:
-            add("people_home", HOME_AND_AWAKE, f"{facts.people_home} at home, daytime")
+    if facts.people_home is None:
+        if weight:  # say so where presence would have counted
+            factors.append(RiskFactor("people_home", 0, "presence unknown: +0"))
+    elif facts.people_home <= 0:
+        add("people_home", NOBODY_HOME, "nobody home")
+    elif not facts.is_dark:
+        add("people_home", HOME_AND_AWAKE, f"{facts.people_home} at home, daytime")
     if facts.alarm_state in ALARM:
         add("alarm", ALARM[facts.alarm_state], f"alarm {facts.alarm_state.replace('_', ' ')}")
     if person and facts.guests_expected:
@@ -178,10 +185,9 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
     return RiskPrior(max(0, min(100, total)), tuple(factors))
 
 
-def _linger_points(frames: int, duration_s: float) -> int:
-    by_time = 15 if duration_s >= 180 else 10 if duration_s >= 60 else 5 if duration_s >= 20 else 0
-    by_frames = 10 if frames >= 8 else 5 if frames >= 4 else 0
-    return max(by_time, by_frames)
+def _linger_points(duration_s: float) -> int:
+    """Points for the time from the batch's first to its last detection (not its frames)."""
+    return max((points for seconds, points in LINGER if duration_s >= seconds), default=0)
 
 
 def unusualness(counts_by_hour: Sequence[int], hour: int) -> float | None:
