@@ -20,10 +20,10 @@ from custom_components.home_security_intelligence.alert_text import (
     AlertText,
     async_event_text,
     async_load_templates,
-    check_llm_text,
     choose_text,
     compose,
 )
+from custom_components.home_security_intelligence.llm_text_checks import check_llm_text
 from custom_components.home_security_intelligence.pipeline.risk_prior import RiskFacts
 from homeassistant.core import HomeAssistant
 

@@ -39,6 +39,7 @@ TRANSLATIONS = INTEGRATION / "translations"
 PREFIX = f"component.{DOMAIN}"
 # Every Python file a validator or an older Python may read.
 PYTHON_ROOTS = ("custom_components", "tests", "benchmarks", "soak", "ai", "scripts/hsi_demo.py")
+MAX_MODULE_LINES = 400
 MDI = re.compile(r"^mdi:[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -82,6 +83,16 @@ def test_python_files_are_found() -> None:
     """The parse check above covers the integration, the tests and the tools."""
     found = {p.relative_to(REPO).parts[0] for p in python_files()}
     assert found == {"custom_components", "tests", "benchmarks", "soak", "ai", "scripts"}
+
+
+def test_integration_modules_are_small() -> None:
+    """Every module of the integration has at most MAX_MODULE_LINES lines (one job each)."""
+    sizes = {
+        str(path.relative_to(INTEGRATION)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in INTEGRATION.rglob("*.py")
+    }
+    assert len(sizes) > 10
+    assert {name: lines for name, lines in sizes.items() if lines > MAX_MODULE_LINES} == {}
 
 
 def keyword(call: ast.Call, name: str) -> ast.expr | None:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 import re
 from typing import Any
 
 import probatio
 
-from homeassistant.auth.permissions.const import CAT_ENTITIES, POLICY_CONTROL, POLICY_READ
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.auth.permissions.const import CAT_ENTITIES, POLICY_READ
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import (
     HomeAssistantError,
@@ -19,28 +17,19 @@ from homeassistant.exceptions import (
     Unauthorized,
     UnknownUser,
 )
-from homeassistant.helpers import (
-    config_validation as cv,
-    device_registry as dr,
-    entity_registry as er,
-)
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
-from homeassistant.util.json import JsonObjectType, JsonValueType
 
 from .camera_sources import DEFAULT_SNAPSHOT_INTERVAL, MAX_COUNT, MAX_INTERVAL, MIN_INTERVAL
-from .cameras import camera_of_identifier, device_identifier
 from .const import DOMAIN, RISK_LEVELS
-from .data import HsiConfigEntry, HsiRuntimeData
-from .payload import clip_url
-from .pipeline.clip_frames import is_clip_file
-from .risk_levels import MIN_SCORE, RiskLevel
+from .event_listing import get_events
+from .service_permissions import check_camera_control
+from .service_targets import ATTR_ENTRY, snooze_targets, targeted_runtimes
 from .snooze import MAX_SNOOZE, MIN_SNOOZE
-from .store.records import DetectionRecord, EventQuery, Verdict
+from .store.records import Verdict
 from .store.work_store import WorkStoreError
-from .urls import signed_image_url
 
-ATTR_ENTRY = "config_entry_id"
 MAX_EVENT_IDS = 1000
 MAX_CAMERAS = 100
 MAX_ID = 2**63 - 1  # SQLite's largest integer
@@ -207,155 +196,14 @@ PURGE_SCHEMA = probatio.Schema(
 )
 
 
-def _runtimes(hass: HomeAssistant, call: ServiceCall, one: bool) -> list[HsiRuntimeData]:
-    """Return the runtime data of the entries the call targets (one: exactly one is needed)."""
-    entries: list[HsiConfigEntry] = [
-        e for e in hass.config_entries.async_entries(DOMAIN) if e.state is ConfigEntryState.LOADED
-    ]
-    if (entry_id := call.data.get(ATTR_ENTRY)) is not None:
-        entries = [e for e in entries if e.entry_id == entry_id]
-        if not entries:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="entry_not_loaded",
-                translation_placeholders={"entry_id": entry_id},
-            )
-    if not entries:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_entries")
-    if one and len(entries) > 1:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="entry_required")
-    return [e.runtime_data for e in entries]
-
-
-async def _check_camera_control(
-    call: ServiceCall, runtime: HsiRuntimeData, cameras: Callable[[], set[str]]
-) -> None:
-    """Raise Unauthorized unless the caller may control an entity of every camera acted on.
-
-    A call without a user (automation, script) passes, and so does an admin; `cameras`
-    (blocking, run in the executor) names the cameras only when someone else asks.
-    """
-    if not (user_id := call.context.user_id):
-        return
-    hass = call.hass
-    user = await hass.auth.async_get_user(user_id)
-    if user is None:
-        raise UnknownUser(context=call.context, user_id=user_id, permission=POLICY_CONTROL)
-    if user.is_admin:
-        return
-    devices, entities = dr.async_get(hass), er.async_get(hass)
-    for camera_id in await hass.async_add_executor_job(cameras):
-        device = devices.async_get_device_by_identifier(
-            (DOMAIN, device_identifier(runtime.entry_id, camera_id)), runtime.entry_id
-        )
-        allowed = device is not None and any(
-            user.permissions.check_entity(entry.entity_id, POLICY_CONTROL)
-            for entry in er.async_entries_for_device(entities, device.id)
-        )
-        if not allowed:
-            raise Unauthorized(
-                context=call.context,
-                user_id=user_id,
-                permission=POLICY_CONTROL,
-                perm_category=CAT_ENTITIES,
-            )
-
-
-async def _get_events(call: ServiceCall) -> ServiceResponse:
-    hass = call.hass
-    since, until = call.data.get("since"), call.data.get("until")
-    query = EventQuery(
-        camera_ids=tuple(call.data.get("cameras", ())),
-        min_score=MIN_SCORE[RiskLevel(call.data["min_level"])]
-        if "min_level" in call.data
-        else None,
-        since=dt_util.as_utc(since) if since else None,
-        until=dt_util.as_utc(until) if until else None,
-        reviewed=call.data.get("reviewed"),
-        limit=call.data["limit"],
-    )
-    found: list[JsonObjectType] = []
-    for runtime in _runtimes(hass, call, one=False):
-        events = await hass.async_add_executor_job(runtime.db.query_events, query)
-        by_event = await hass.async_add_executor_job(
-            runtime.db.event_detections, [event.id for event in events]
-        )
-        for event in events:
-            detections = by_event.get(event.id, [])
-            found.append(
-                {
-                    **runtime.cameras.payload(event),
-                    "config_entry_id": runtime.entry_id,
-                    "note": event.note,
-                    "verdict": event.verdict,
-                    "detections": [
-                        {
-                            "id": d.id,
-                            "object_type": d.object_type,
-                            "confidence": d.confidence,
-                            "bbox": list(d.bbox),
-                            "captured_at": d.detected_at.isoformat(),
-                            "thumbnail_url": signed_image_url(
-                                hass, runtime.entry_id, "thumbnail", d.id
-                            )
-                            if d.thumbnail_path
-                            else None,
-                            "frame_offset_s": d.frame_offset_s,
-                            **_source_urls(hass, runtime.entry_id, d),
-                        }
-                        for d in detections
-                    ],
-                }
-            )
-    found.sort(key=lambda e: (str(e["started_at"]), str(e["event_id"]).zfill(12)), reverse=True)
-    result: list[JsonValueType] = list(found[: query.limit])
-    if not call.data["include_filtered"]:
-        return {"events": result}
-    return {"events": result, "filtered": await _filtered(call, query)}
-
-
-async def _filtered(call: ServiceCall, query: EventQuery) -> list[JsonValueType]:
-    """Return the detections zone filters set aside (cameras, period and limit of `query`)."""
-    hass = call.hass
-    found: list[JsonObjectType] = []
-    for runtime in _runtimes(hass, call, one=False):
-        records = await hass.async_add_executor_job(runtime.db.filtered_detections, query)
-        found.extend(
-            {
-                "id": d.id,
-                "config_entry_id": runtime.entry_id,
-                "camera_id": d.camera_id,
-                "object_type": d.object_type,
-                "confidence": d.confidence,
-                "bbox": list(d.bbox),
-                "captured_at": d.detected_at.isoformat(),
-                "filtered": d.filtered,
-                "frame_offset_s": d.frame_offset_s,
-                **_source_urls(hass, runtime.entry_id, d),
-            }
-            for d in records
-        )
-    found.sort(key=lambda d: (str(d["captured_at"]), str(d["id"]).zfill(20)), reverse=True)
-    return list(found[: query.limit])
-
-
-def _source_urls(hass: HomeAssistant, entry_id: str, d: DetectionRecord) -> dict[str, str | None]:
-    """Return the signed URL of the still or the clip a detection came from."""
-    from_clip = is_clip_file(Path(d.file_path))
-    return {
-        "snapshot_url": None if from_clip else signed_image_url(hass, entry_id, "snapshot", d.id),
-        "clip_url": clip_url(hass, entry_id, d.id if from_clip else None),
-    }
-
-
 async def _acknowledge(call: ServiceCall) -> None:
-    runtime = _runtimes(call.hass, call, one=True)[0]
+    runtime = targeted_runtimes(call.hass, call, one=True)[0]
     ids = call.data["event_ids"]
 
     def cameras() -> set[str]:
         return {event.camera_id for i in set(ids) if (event := runtime.db.event(i))}
 
-    await _check_camera_control(call, runtime, cameras)
+    await check_camera_control(call, runtime, cameras)
     count = await call.hass.async_add_executor_job(
         runtime.db.acknowledge,
         ids,
@@ -372,7 +220,7 @@ async def _acknowledge(call: ServiceCall) -> None:
 
 
 async def _analyze_now(call: ServiceCall) -> None:
-    runtime = _runtimes(call.hass, call, one=True)[0]
+    runtime = targeted_runtimes(call.hass, call, one=True)[0]
     camera = call.data["camera"]
     if camera not in runtime.cameras:
         raise ServiceValidationError(
@@ -380,7 +228,7 @@ async def _analyze_now(call: ServiceCall) -> None:
             translation_key="unknown_camera",
             translation_placeholders={"camera": camera},
         )
-    await _check_camera_control(call, runtime, lambda: {camera})
+    await check_camera_control(call, runtime, lambda: {camera})
     try:
         closed = await runtime.pipeline.batching.close_camera(camera)
     except WorkStoreError as err:
@@ -397,44 +245,11 @@ async def _analyze_now(call: ServiceCall) -> None:
         )
 
 
-def _snooze_targets(call: ServiceCall) -> list[tuple[HsiRuntimeData, str]]:
-    """Return the (entry, camera) of each camera device or Alerts switch named.
-
-    Anything else is a translated error.
-    """
-    hass = call.hass
-    entries: list[HsiConfigEntry] = hass.config_entries.async_entries(DOMAIN)
-    runtimes = [e.runtime_data for e in entries if e.state is ConfigEntryState.LOADED]
-    devices, entities = dr.async_get(hass), er.async_get(hass)
-    named: list[tuple[str, str | None]] = [(d, d) for d in call.data.get("device_id", [])]
-    for entity_id in call.data.get("entity_id", []):
-        entity = entities.async_get(entity_id)
-        ours = entity is not None and entity.platform == DOMAIN and entity.domain == "switch"
-        named.append((entity_id, entity.device_id if entity and ours else None))
-    targets: list[tuple[HsiRuntimeData, str]] = []
-    for given, device_id in named:
-        device = devices.async_get(device_id) if device_id else None
-        found: list[tuple[HsiRuntimeData, str]] = []
-        for domain, ident in device.identifiers if device else ():
-            for runtime in runtimes if domain == DOMAIN else ():
-                camera_id = camera_of_identifier(runtime.entry_id, ident)
-                if camera_id is not None and camera_id in runtime.cameras:
-                    found.append((runtime, camera_id))
-        if not found:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_a_camera",
-                translation_placeholders={"target": given[:100]},
-            )
-        targets.extend(found)
-    return targets
-
-
 async def _snooze(call: ServiceCall) -> None:
     until = dt_util.utcnow() + call.data["duration"]
-    targets = _snooze_targets(call)
+    targets = snooze_targets(call)
     for runtime, camera_id in targets:
-        await _check_camera_control(call, runtime, {camera_id}.copy)
+        await check_camera_control(call, runtime, {camera_id}.copy)
     for runtime, camera_id in targets:
         runtime.cameras.snoozes.snooze(camera_id, until)
 
@@ -454,7 +269,7 @@ async def _analyze_camera(call: ServiceCall) -> None:
                 permission=POLICY_READ,
                 perm_category=CAT_ENTITIES,
             )
-    for runtime in _runtimes(call.hass, call, one=False):
+    for runtime in targeted_runtimes(call.hass, call, one=False):
         source = runtime.pipeline.camera_source
         if (camera_id := source.camera_of(entity_id)) is not None:
             break
@@ -473,7 +288,7 @@ async def _analyze_camera(call: ServiceCall) -> None:
 
 
 async def _reanalyze(call: ServiceCall) -> ServiceResponse:
-    runtime = _runtimes(call.hass, call, one=True)[0]
+    runtime = targeted_runtimes(call.hass, call, one=True)[0]
     event_id = call.data["event_id"]
     before = await call.hass.async_add_executor_job(runtime.db.event, event_id)
     if before is None:
@@ -495,7 +310,7 @@ async def _reanalyze(call: ServiceCall) -> ServiceResponse:
 async def _purge(call: ServiceCall) -> ServiceResponse:
     before = dt_util.utcnow() - timedelta(days=call.data["older_than_days"])
     events = detections = images = files = 0
-    for runtime in _runtimes(call.hass, call, one=False):
+    for runtime in targeted_runtimes(call.hass, call, one=False):
         result = await runtime.pipeline.retention.purge(before)
         if result is None:
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="purge_failed")
@@ -513,7 +328,7 @@ def async_register_services(hass: HomeAssistant) -> None:
     read access to the camera entity.
     """
     hass.services.async_register(
-        DOMAIN, "get_events", _get_events, GET_EVENTS_SCHEMA, SupportsResponse.ONLY
+        DOMAIN, "get_events", get_events, GET_EVENTS_SCHEMA, SupportsResponse.ONLY
     )
     hass.services.async_register(DOMAIN, "acknowledge", _acknowledge, ACKNOWLEDGE_SCHEMA)
     hass.services.async_register(DOMAIN, "analyze_now", _analyze_now, ANALYZE_NOW_SCHEMA)

@@ -32,7 +32,6 @@ from typing import Any
 
 import pytest
 
-from custom_components.home_security_intelligence.alert_text import check_llm_text
 from custom_components.home_security_intelligence.const import (
     CONF_ALARM_ENTITY,
     CONF_BATCH_IDLE,
@@ -52,6 +51,7 @@ from custom_components.home_security_intelligence.const import (
     DEFAULT_OPTIONS,
     DOMAIN,
 )
+from custom_components.home_security_intelligence.llm_text_checks import check_llm_text
 from custom_components.home_security_intelligence.pipeline.models import (
     ClosedBatch,
     Detection,

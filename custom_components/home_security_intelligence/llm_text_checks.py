@@ -1,0 +1,247 @@
+"""The checks on the LLM's text: short, plain, names what was seen and agrees on the level."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
+import re
+from typing import Final
+
+from .pipeline.risk_prior import group_of
+from .risk_levels import RiskLevel
+
+MAX_CHARS = 200
+MAX_SENTENCES = 2
+REPEAT_NGRAM = 3
+LEVEL_WINDOW = 3  # a level word counts when a risk noun is this close
+
+_PERSON_WORDS = (
+    "person persons people man men woman women boy boys girl girls child children kid kids "
+    "intruder intruders individual individuals someone somebody stranger strangers visitor "
+    "visitors pedestrian pedestrians figure figures burglar burglars thief thieves guy guys "
+    "adult adults courier couriers postman mailman"
+)
+_VEHICLE_WORDS = (
+    "vehicle vehicles car cars truck trucks van vans suv suvs bus buses motorcycle motorcycles "
+    "motorbike motorbikes bicycle bicycles bike bikes scooter scooters pickup pickups taxi "
+    "taxis automobile automobiles"
+)
+_ANIMAL_WORDS = "animal animals pet pets wildlife creature creatures"
+# Specific animals and other COCO classes (singular plural...), each its own concept. Words that
+# are mostly something else in a sentence (orange, remote, tie, book, mouse, sink, clock, bed)
+# are left out.
+_CLASSES: Final[dict[str, str]] = {
+    "dog": "dog dogs puppy puppies",
+    "cat": "cat cats kitten kittens",
+    "bird": "bird birds",
+    "horse": "horse horses",
+    "sheep": "sheep",
+    "cow": "cow cows",
+    "bear": "bear bears",
+    "elephant": "elephant elephants",
+    "zebra": "zebra zebras",
+    "giraffe": "giraffe giraffes",
+    "airplane": "airplane airplanes plane planes",
+    "train": "train trains",
+    "boat": "boat boats",
+    "traffic light": "traffic_light traffic_lights",
+    "fire hydrant": "fire_hydrant fire_hydrants hydrant",
+    "stop sign": "stop_sign stop_signs",
+    "parking meter": "parking_meter parking_meters",
+    "bench": "bench benches",
+    "backpack": "backpack backpacks",
+    "umbrella": "umbrella umbrellas",
+    "handbag": "handbag handbags purse",
+    "suitcase": "suitcase suitcases luggage",
+    "frisbee": "frisbee",
+    "skis": "skis",
+    "snowboard": "snowboard",
+    "sports ball": "sports_ball ball balls",
+    "kite": "kite kites",
+    "baseball bat": "baseball_bat",
+    "skateboard": "skateboard skateboards",
+    "surfboard": "surfboard surfboards",
+    "tennis racket": "tennis_racket racket",
+    "bottle": "bottle bottles",
+    "knife": "knife knives",
+    "chair": "chair chairs",
+    "couch": "couch sofa",
+    "potted plant": "potted_plant plant plants",
+    "dining table": "dining_table table tables",
+    "tv": "tv television",
+    "laptop": "laptop laptops",
+    "cell phone": "cell_phone phone phones",
+    "teddy bear": "teddy_bear",
+    "hot dog": "hot_dog hot_dogs",
+}
+# A text that denies seeing ("could not detect the person", "no person") contradicts the
+# detections it is about.
+_NEGATIONS = frozenset(["no", "not", "never", "unable", "cannot", "t"])  # "t": can't, couldn't
+_SEEING = frozenset(
+    [
+        "detect",
+        "detects",
+        "detected",
+        "detecting",
+        "see",
+        "sees",
+        "seen",
+        "saw",
+        "visible",
+        "spot",
+        "spotted",
+        "identify",
+        "identified",
+        "recognize",
+        "recognized",
+        "notice",
+        "noticed",
+    ]
+)
+DENIAL_WINDOW = 4
+_RISK_NOUNS = frozenset(
+    [
+        "risk",
+        "risks",
+        "threat",
+        "threats",
+        "level",
+        "danger",
+        "concern",
+        "priority",
+        "severity",
+        "alert",
+        "urgency",
+        "hazard",
+    ]
+)
+# Level words: those marked '!' state a level anywhere, the others only near a risk noun.
+_LEVEL_WORDS: Final[dict[RiskLevel, str]] = {
+    RiskLevel.LOW: "low no little minor minimal! negligible!",
+    RiskLevel.MEDIUM: "medium moderate! elevated",
+    RiskLevel.HIGH: "high serious significant considerable major",
+    RiskLevel.CRITICAL: "critical! severe! emergency! extreme grave imminent",
+}
+
+
+def _vocabulary() -> dict[str, str]:
+    words = dict.fromkeys(_PERSON_WORDS.split(), "person")
+    words |= dict.fromkeys(_VEHICLE_WORDS.split(), "vehicle")
+    words |= dict.fromkeys(_ANIMAL_WORDS.split(), "animal")
+    for concept, spellings in _CLASSES.items():
+        words |= dict.fromkeys(spellings.split(), concept)
+    return words
+
+
+OBJECT_WORDS: Final = _vocabulary()
+_LEVELS: Final = {
+    word.rstrip("!"): (level, word.endswith("!"))
+    for level, words in _LEVEL_WORDS.items()
+    for word in words.split()
+}
+_WORD = re.compile(r"[a-z]+")
+_SENTENCE_END = re.compile(r"[.!?]+(?:\s+|$)")
+_MARKUP = re.compile(r"<[^>]*>|https?://|www\.|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class TextVerdict:
+    """Whether the LLM's text may be pushed, and every reason it may not."""
+
+    accepted: bool
+    reasons: tuple[str, ...]
+
+
+def detected_concepts(detected_classes: Collection[str]) -> frozenset[str]:
+    """Return what a text may name: each detected class, its group and its concept."""
+    concepts: set[str] = set()
+    for cls in detected_classes:
+        name = cls.strip().lower()
+        concepts |= {name, group_of(name)}
+        if (concept := OBJECT_WORDS.get(name.replace(" ", "_"))) is not None:
+            concepts.add(concept)
+    return frozenset(concepts)
+
+
+def named_objects(words: list[str]) -> list[str]:
+    """Return the object concepts a text names (two-word class names first)."""
+    found: list[str] = []
+    skip = False
+    for first, second in zip(words, [*words[1:], ""], strict=True):
+        if skip:
+            skip = False
+            continue
+        if (concept := OBJECT_WORDS.get(f"{first}_{second}")) is not None:
+            skip = True
+            found.append(concept)
+        elif (concept := OBJECT_WORDS.get(first)) is not None:
+            found.append(concept)
+    return found
+
+
+def stated_levels(words: list[str]) -> set[RiskLevel]:
+    """Return the risk levels a text states ('low risk', 'risk is high', 'emergency')."""
+    levels: set[RiskLevel] = set()
+    for i, word in enumerate(words):
+        if (entry := _LEVELS.get(word)) is None:
+            continue
+        level, anywhere = entry
+        near = words[max(0, i - LEVEL_WINDOW) : i + LEVEL_WINDOW + 1]
+        if anywhere or _RISK_NOUNS.intersection(near):
+            levels.add(level)
+    return levels
+
+
+def _denies_seeing(words: list[str]) -> bool:
+    for i, word in enumerate(words):
+        if word not in _NEGATIONS:
+            continue
+        ahead = words[i + 1 : i + 1 + DENIAL_WINDOW]
+        if _SEEING.intersection(ahead) or (word == "no" and named_objects(ahead[:1])):
+            return True
+    return False
+
+
+def _repeats(words: list[str], sentences: list[str]) -> bool:
+    normalized = [" ".join(_WORD.findall(s.lower())) for s in sentences]
+    if len(set(normalized)) < len(normalized):
+        return True
+    grams = Counter(
+        tuple(words[i : i + REPEAT_NGRAM]) for i in range(len(words) - REPEAT_NGRAM + 1)
+    )
+    return any(count > 1 for count in grams.values())
+
+
+def check_llm_text(text: str, detected_classes: Collection[str], final_level: str) -> TextVerdict:
+    """Accept the LLM's text only when it is short, names what was seen, and agrees.
+
+    Reasons: empty, markup, too_long, too_many_sentences, repeats, unseen_object (names a
+    class that was not detected), nothing_seen (names none that was), denies_seen (says it
+    was not seen), other_level (states a level other than `final_level`).
+    """
+    text = " ".join(text.split())
+    if not text:
+        return TextVerdict(False, ("empty",))
+    reasons: list[str] = []
+    if _MARKUP.search(text):
+        reasons.append("markup")
+    if len(text) > MAX_CHARS:
+        reasons.append("too_long")
+    sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
+    if len(sentences) > MAX_SENTENCES:
+        reasons.append("too_many_sentences")
+    words = _WORD.findall(text.lower())
+    if _repeats(words, sentences):
+        reasons.append("repeats")
+    allowed = detected_concepts(detected_classes)
+    named = named_objects(words)
+    if any(concept not in allowed for concept in named):
+        reasons.append("unseen_object")
+    if not any(concept in allowed for concept in named):
+        reasons.append("nothing_seen")
+    if _denies_seeing(words):
+        reasons.append("denies_seen")
+    if stated_levels(words) - {RiskLevel(final_level)}:
+        reasons.append("other_level")
+    return TextVerdict(not reasons, tuple(reasons))
