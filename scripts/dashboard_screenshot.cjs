@@ -1,6 +1,10 @@
-// Screenshot of the demo's HA dashboard with headless Chromium (used for docs/demo.md).
+// Screenshot of the demo's HA frontend with headless Chromium (used for docs/demo.md).
 //   npm install playwright-core   (anywhere; then NODE_PATH=that/node_modules)
-//   node scripts/dashboard_screenshot.cjs [OUT.png] [PATH]    while scripts/demo runs
+//   node scripts/dashboard_screenshot.cjs [OUT.png] [PATH] [SHOW]    while scripts/demo runs
+// SHOW: "notifications" opens the notification drawer; "click:<label>" clicks the button
+// with that label (such as the calendar's "List (7 days)"); "options:<title>" opens the first
+// integration's Configure dialog (PATH: its integration page) and presses Submit/Next until
+// the step titled <title> shows.
 // Logs in by putting the session tokens that scripts/hsi_demo.py saved in
 // .demo/tokens.json into the frontend's localStorage ("hassTokens").
 const { chromium } = require("playwright-core");
@@ -10,7 +14,23 @@ const path = require("path");
 const HA = "http://127.0.0.1:8123";
 const out = process.argv[2] || path.join(__dirname, "..", "docs", "demo-dashboard.png");
 const page_path = process.argv[3] || "/lovelace/0";
+const show = process.argv[4] || "";
+const settle = Number(process.env.SCREENSHOT_WAIT_MS || 8000);
 const tokens = JSON.parse(fs.readFileSync(path.join(__dirname, "..", ".demo", "tokens.json")));
+
+async function showOptionsStep(page, title) {
+  await page.getByRole("button", { name: "Configure" }).first().click();
+  const heading = page.locator("dialog-data-entry-flow").getByText(title, { exact: true });
+  for (let step = 0; step < 6; step++) {
+    try {
+      await heading.waitFor({ timeout: settle });
+      return;
+    } catch {
+      await page.getByRole("button", { name: /^(Submit|Next)$/ }).last().click();
+    }
+  }
+  throw new Error(`no options step titled ${title}`);
+}
 
 (async () => {
   const browser = await chromium.launch({
@@ -27,7 +47,21 @@ const tokens = JSON.parse(fs.readFileSync(path.join(__dirname, "..", ".demo", "t
     }));
   }, { ...tokens, ha: HA });
   await page.goto(`${HA}${page_path}`);
-  await page.waitForTimeout(8000);
+  await page.waitForTimeout(settle);
+  if (show === "notifications") {
+    await page.evaluate(() => {
+      const main = document.querySelector("home-assistant").shadowRoot
+        .querySelector("home-assistant-main");
+      main.dispatchEvent(new CustomEvent("hass-show-notifications", { bubbles: true, composed: true }));
+    });
+    await page.waitForTimeout(3000);
+  } else if (show.startsWith("click:")) {
+    await page.getByRole("button", { name: show.slice("click:".length) }).first().click();
+    await page.waitForTimeout(3000);
+  } else if (show.startsWith("options:")) {
+    await showOptionsStep(page, show.slice("options:".length));
+    await page.waitForTimeout(2000);
+  }
   await page.screenshot({ path: out });
   await browser.close();
   console.log(`saved ${out}`);

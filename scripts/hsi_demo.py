@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections import deque
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,7 +47,7 @@ USER, PASSWORD = "demo", "demo-demo"
 DOMAIN = "home_security_intelligence"
 DETECTOR_URL = "http://127.0.0.1:8090"
 LLM_URL = "http://127.0.0.1:8091"
-DEMO_OPTIONS = {
+DEMO_OPTIONS: dict[str, Any] = {
     "confidence_threshold": 0.5,
     "batch_window_seconds": 20,
     "batch_idle_timeout_seconds": 8,
@@ -58,6 +59,12 @@ DEMO_OPTIONS = {
 # The demo's camera folders, their display names and the roles the demo intends: the
 # same ones the integration suggests from the folder names.
 DEMO_CAMERAS = {"front_door": ("Front Door", "entry_point"), "street": ("Street", "street")}
+ROLES_STEP = "cameras"  # the options step that lists the cameras by display name
+# The options flow's answers by step; other steps are submitted as their forms show them.
+DEMO_ANSWERS: dict[str, dict[str, Any]] = {
+    "init": DEMO_OPTIONS,
+    ROLES_STEP: dict(DEMO_CAMERAS.values()),
+}
 
 CONFIGURATION_YAML = """\
 # Written by scripts/hsi_demo.py: a minimal Home Assistant for the demo (no default_config,
@@ -96,8 +103,8 @@ http:
 """
 
 DEMO_DASHBOARD_CARDS = [
-    {"type": "picture-entity", "entity": "camera.street", "name": "Street"},
-    {"type": "picture-entity", "entity": "camera.front_door", "name": "Front door"},
+    {"type": "picture-entity", "entity": "camera.street_snapshot", "name": "Street"},
+    {"type": "picture-entity", "entity": "camera.front_door_snapshot", "name": "Front door"},
     {
         "type": "entities",
         "title": "Risk",
@@ -111,6 +118,9 @@ DEMO_DASHBOARD_CARDS = [
             "event.front_door_risk_event",
             "binary_sensor.front_door_person",
             "binary_sensor.front_door_animal",
+            "switch.street_alerts",
+            "switch.front_door_alerts",
+            "sensor.cameras_unreviewed_events",
         ],
     },
     {
@@ -448,47 +458,73 @@ class HomeAssistantApi:
         log(f"config flow: created the entry for {CAMERAS} (embedded store, no Redis)")
         return str(result["result"]["entry_id"])
 
-    async def set_options(self, entry_id: str, options: dict[str, Any]) -> None:
-        """Submit the options flow."""
-        flow = await self.call(
-            "POST", "/api/config/config_entries/options/flow", json={"handler": entry_id}
-        )
-        url = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
-        result = await self.call("POST", url, json=options)
-        if result.get("step_id") != "cameras":
-            raise SystemExit(f"options flow: no camera roles step for {list(DEMO_CAMERAS)}")
-        shown = {field["name"]: field.get("default") for field in result["data_schema"]}
-        roles = dict(shown)
-        for camera, (label, role) in DEMO_CAMERAS.items():
-            if label not in shown:
-                raise SystemExit(f"options flow: camera {camera!r} missing from {list(shown)}")
-            roles[label] = role
-        result = await self.call("POST", url, json=roles)
+    async def set_options(self, entry_id: str, answers: dict[str, dict[str, Any]]) -> None:
+        """Walk the options flow, answering each step from `answers`; check the roles after.
+
+        A step not in `answers` is submitted as its form shows it (defaults and suggested
+        values), so steps added later keep their settings.
+        """
+        shown: dict[str, dict[str, Any]] = {}
+        result = await self._walk_options(entry_id, answers, shown)
         if result.get("type") != "create_entry":
             raise SystemExit(f"options flow failed: {result}")
-        await self.verify_roles(entry_id, options)
+        labels = [label for label, _ in DEMO_CAMERAS.values()]
+        if missing := [label for label in labels if label not in shown.get(ROLES_STEP, {})]:
+            raise SystemExit(f"options flow: the roles step did not list {missing}: {shown}")
+        await self.verify_roles(entry_id, answers)
         log(
             "camera roles: "
             + ", ".join(
-                f"{label} {role} ({'suggested' if shown[label] == role else 'set'})"
+                f"{label} {role} ({'suggested' if shown[ROLES_STEP][label] == role else 'set'})"
                 for label, role in DEMO_CAMERAS.values()
             )
         )
 
-    async def verify_roles(self, entry_id: str, options: dict[str, Any]) -> None:
+    async def verify_roles(self, entry_id: str, answers: dict[str, dict[str, Any]]) -> None:
         """Open the options flow again: the roles step must show the intended roles."""
-        flow = await self.call(
+        shown: dict[str, dict[str, Any]] = {}
+        await self._walk_options(entry_id, answers, shown, stop_at=ROLES_STEP)
+        intended = dict(DEMO_CAMERAS.values())
+        roles = shown.get(ROLES_STEP, {})
+        if {label: roles.get(label) for label in intended} != intended:
+            raise SystemExit(f"camera roles are {roles}, not the intended {intended}")
+
+    async def _walk_options(
+        self,
+        entry_id: str,
+        answers: dict[str, dict[str, Any]],
+        shown: dict[str, dict[str, Any]],
+        stop_at: str | None = None,
+    ) -> dict[str, Any]:
+        """Submit each step of a new options flow; note what each form showed in `shown`.
+
+        With `stop_at`, the flow is dropped (nothing saved) once that step shows.
+        """
+        result: dict[str, Any] = await self.call(
             "POST", "/api/config/config_entries/options/flow", json={"handler": entry_id}
         )
-        url = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
-        try:
-            result = await self.call("POST", url, json=options)
-            shown = {field["name"]: field.get("default") for field in result["data_schema"]}
-        finally:
-            await self.call("DELETE", url)
-        intended = dict(DEMO_CAMERAS.values())
-        if {label: shown.get(label) for label in intended} != intended:
-            raise SystemExit(f"camera roles are {shown}, not the intended {intended}")
+        url = f"/api/config/config_entries/options/flow/{result['flow_id']}"
+        while result.get("type") == "form":
+            step = result["step_id"]
+            if result.get("errors"):
+                raise SystemExit(f"options flow, step {step}: {result['errors']}")
+            shown[step] = {item["name"]: _shown_value(item) for item in result["data_schema"]}
+            if step == stop_at:
+                await self.call("DELETE", url)
+                break
+            answer = {
+                name: value
+                for name, value in {**shown[step], **answers.get(step, {})}.items()
+                if value is not None and name in shown[step]
+            }
+            result = await self.call("POST", url, json=answer)
+        return result
+
+
+def _shown_value(item: dict[str, Any]) -> Any:
+    """Return what a form field shows: its suggested value, else its default."""
+    suggested = (item.get("description") or {}).get("suggested_value")
+    return suggested if suggested is not None else item.get("default")
 
 
 # Alerts: an automation from the blueprint the integration installs
@@ -566,12 +602,41 @@ def demo_frames() -> list[tuple[str, bytes, str]]:
 
 
 @dataclass
-class Timing:
-    """Per-camera replay times, to measure frame-written to risk-event latency."""
+class ReplayedBatch:
+    """When the frames of one batch were written, and whether its first alert showed."""
 
-    first: dict[str, float] = field(default_factory=dict)
-    last: dict[str, float] = field(default_factory=dict)
+    batch_id: str
+    first: float
+    last: float
+    started: float | None = None  # seconds from the first frame to the batch-started event
+    alerted: bool = False
+
+
+@dataclass
+class Timing:
+    """Replay times, to measure frame-written to alert and to risk-event latency."""
+
+    # When each frame was written, by (camera, the second its Foscam name gives).
+    written: dict[tuple[str, datetime], float] = field(default_factory=dict)
+    # Each camera's batches not yet assessed, oldest first (they are assessed in order).
+    batches: dict[str, deque[ReplayedBatch]] = field(default_factory=dict)
+    # (camera, risk event after the batch's first frame, after its last frame), seconds.
     latencies: list[tuple[str, float, float]] = field(default_factory=list)
+    # (camera, upload to batch-started event, upload to the alert's notification), seconds.
+    pushes: list[tuple[str, float, float]] = field(default_factory=list)
+
+    def detected(self, data: dict[str, Any]) -> ReplayedBatch | None:
+        """Note a detection's frame in its batch; return the batch (None: not replayed)."""
+        camera = data["camera_id"]
+        written = self.written.get((camera, datetime.fromisoformat(data["captured_at"])))
+        if written is None:  # aware datetimes: equal across zones
+            return None
+        batches = self.batches.setdefault(camera, deque())
+        if batches and batches[-1].batch_id == data["batch_id"]:
+            batches[-1].last = max(batches[-1].last, written)
+        else:
+            batches.append(ReplayedBatch(data["batch_id"], written, written))
+        return batches[-1]
 
 
 async def replay(tz: ZoneInfo, timing: Timing, pause: float) -> None:
@@ -588,8 +653,7 @@ async def replay(tz: ZoneInfo, timing: Timing, pause: float) -> None:
             path = folder / f"MDAlarm_{now:%Y%m%d-%H%M%S}.jpg"
         used.add(path)
         await asyncio.to_thread(_write, path, data)
-        timing.first.setdefault(camera, time.time())
-        timing.last[camera] = time.time()
+        timing.written[camera, now.replace(microsecond=0)] = time.time()
         log(f"frame   {camera:<10} {path.name}  ({label}, {len(data) // 1024} KiB)")
         await asyncio.sleep(pause)
 
@@ -602,13 +666,17 @@ def _write(path: Path, data: bytes) -> None:
 
 
 async def watch_events(api: HomeAssistantApi, timing: Timing) -> None:
-    """Print every detection and risk event HA fires, as it happens."""
+    """Print every detection, risk event and alert as it happens, with its delay."""
     async with api.session.ws_connect(f"{HA_URL}/api/websocket", heartbeat=30) as ws:
         await ws.receive_json()
         await ws.send_json({"type": "auth", "access_token": api.tokens["long_lived"]})
         await ws.receive_json()
-        for number, event_type in enumerate((f"{DOMAIN}_detection", f"{DOMAIN}_event"), 1):
-            await ws.send_json({"id": number, "type": "subscribe_events", "event_type": event_type})
+        kinds = ("detection", "event", "batch_started")
+        for number, kind in enumerate(kinds, 1):
+            await ws.send_json(
+                {"id": number, "type": "subscribe_events", "event_type": f"{DOMAIN}_{kind}"}
+            )
+        await ws.send_json({"id": len(kinds) + 1, "type": "persistent_notification/subscribe"})
         async for message in ws:
             if message.type is not aiohttp.WSMsgType.TEXT:
                 break
@@ -616,29 +684,63 @@ async def watch_events(api: HomeAssistantApi, timing: Timing) -> None:
             if payload.get("type") != "event":
                 continue
             event = payload["event"]
-            data = event["data"]
-            if event["event_type"].endswith("_detection"):
+            if "notifications" in event:
+                _show_notifications(event, timing)
+            elif event["event_type"].endswith("_batch_started"):
+                _show_batch_started(event["data"], timing)
+            elif event["event_type"].endswith("_detection"):
+                data = event["data"]
+                timing.detected(data)
                 log(
                     f"detect  {data['camera_id']:<10} {', '.join(data['objects'])}"
                     f"  (best {data['confidence']:.2f}, batch {data['batch_id'][:8]})"
                 )
-                continue
-            camera = data["camera_id"]
-            extra = ""
-            if camera in timing.first:
-                now = time.time()
-                first = now - timing.first.pop(camera)
-                last = now - timing.last.pop(camera)
-                timing.latencies.append((camera, first, last))
-                extra = f"  [{first:.1f} s after its first frame, {last:.1f} s after its last]"
-            score = data["risk_score"]
-            log(
-                f"RISK    {camera:<10} {data['analysis_status']}: "
-                f"{'-' if score is None else score}/100 {data['risk_level'] or '-'}"
-                f"  objects={','.join(data['objects'])}{extra}"
-            )
-            if data.get("summary"):
-                log(f"        summary: {data['summary']}")
+            else:
+                _show_risk_event(event["data"], timing)
+
+
+def _show_batch_started(data: dict[str, Any], timing: Timing) -> None:
+    camera, extra = data["camera_id"], ""
+    if (batch := timing.detected(data)) is not None:
+        batch.started = time.time() - batch.first
+        extra = f"  [{batch.started:.1f} s after its frame was written]"
+    log(f"batch   {camera:<10} started: {', '.join(data['objects'])}{extra}")
+
+
+def _show_notifications(event: dict[str, Any], timing: Timing) -> None:
+    if event["type"] not in ("added", "updated"):
+        return
+    for notification_id, notification in event["notifications"].items():
+        if not notification_id.startswith("hsi-"):
+            continue
+        camera, extra = notification_id.removeprefix("hsi-"), ""
+        batches = timing.batches.get(camera)
+        if batches and not batches[-1].alerted:
+            batch = batches[-1]
+            batch.alerted = True
+            push = time.time() - batch.first
+            timing.pushes.append((camera, batch.started or push, push))
+            extra = f"  [{push:.1f} s after the batch's first frame was written]"
+        text = notification["message"].split("\n\n![snapshot]")[0]
+        log(f"ALERT   {camera:<10} {notification['title']}{extra}")
+        log(f"        {text}")
+
+
+def _show_risk_event(data: dict[str, Any], timing: Timing) -> None:
+    camera, extra = data["camera_id"], ""
+    if batches := timing.batches.get(camera):
+        batch, now = batches.popleft(), time.time()
+        first, last = now - batch.first, now - batch.last
+        timing.latencies.append((camera, first, last))
+        extra = f"  [{first:.1f} s after its first frame, {last:.1f} s after its last]"
+    score = data["risk_score"]
+    log(
+        f"RISK    {camera:<10} {data['analysis_status']}: "
+        f"{'-' if score is None else score}/100 {data['risk_level'] or '-'}"
+        f"  objects={','.join(data['objects'])}{extra}"
+    )
+    if data.get("summary"):
+        log(f"        summary: {data['summary']}")
 
 
 def service_figures() -> list[str]:
@@ -713,7 +815,7 @@ async def run(args: argparse.Namespace) -> None:
             else:
                 entry_id = await api.ensure_entry()
                 if args.command == "demo":
-                    await api.set_options(entry_id, DEMO_OPTIONS)
+                    await api.set_options(entry_id, DEMO_ANSWERS)
                     log(
                         "options flow: batch window 20 s, idle 8 s, settle 1 s for the demo "
                         "(defaults 90 s / 30 s / 2 s)"
@@ -743,6 +845,11 @@ async def run(args: argparse.Namespace) -> None:
         for camera, first, last in timing.latencies:
             log(
                 f"figure: {camera}: risk event {first:.1f} s after first frame, {last:.1f} s after last"
+            )
+        for camera, started, push in timing.pushes:
+            log(
+                f"figure: {camera}: upload to batch-started event {started:.2f} s, "
+                f"to the alert (persistent notification) {push:.2f} s"
             )
         for line in service_figures():
             log(f"figure: {line}")
