@@ -30,7 +30,10 @@ TEXT_FACTS: Final = "facts"
 TEXT_LLM: Final = "llm"
 
 # Classes with their own translated noun; any other class is named as the detector spells it.
-NOUNS: Final = ("person", "car", "truck", "bus", "motorcycle", "bicycle", "dog", "cat", "bird")
+NOUNS: Final = (
+    "person", "car", "truck", "bus", "motorcycle", "bicycle", "dog", "cat", "bird",
+    "horse", "sheep", "cow", "bear", "deer", "fox", "raccoon",
+)  # fmt: skip
 _NOUN_ALIASES: Final = {"people": "person", "pedestrian": "person", "motorbike": "motorcycle"}
 ALARM_STATES: Final = (
     "disarmed",
