@@ -75,7 +75,7 @@ def test_title_counts_and_plurals(objects: dict[str, int], title: str) -> None:
 
 def test_summary_of_a_single_frame() -> None:
     """One frame: no duration; unknown presence, alarm and daylight are not mentioned."""
-    assert text().summary == "A person seen on Front door at 02:15."
+    assert text().summary == "A person seen by the Front door camera at 02:15."
 
 
 @pytest.mark.parametrize(
@@ -86,9 +86,9 @@ def test_summary_says_how_long(duration: float, said: str | None) -> None:
     """The duration from the first to the last detection, in seconds and minutes."""
     summary = text(duration_s=duration).summary
     if said is None:
-        assert summary == "A person seen on Front door at 02:15."
+        assert summary == "A person seen by the Front door camera at 02:15."
     else:
-        assert summary == f"A person seen on Front door at 02:15, for {said}."
+        assert summary == f"A person seen by the Front door camera at 02:15, for {said}."
 
 
 def test_darkness_only_when_dark() -> None:
@@ -125,7 +125,7 @@ def test_everything_known_in_order() -> None:
     )
     assert result == AlertText(
         "2 people and a car at Driveway",
-        "2 people and a car seen on Driveway at 02:15, for 1 min 15 s. It was dark. "
+        "2 people and a car seen by the Driveway camera at 02:15, for 1 min 15 s. It was dark. "
         "Nobody was home. The alarm was armed (away). Guests were expected. "
         "A delivery was expected.",
     )
@@ -265,7 +265,7 @@ async def test_event_text_in_home_assistant(hass: HomeAssistant) -> None:
     facts = replace(FACTS, objects={"person": 1, "dog": 0})
     rejected = await async_event_text(hass, facts, "Porch", AT_0215, "A dog barked.", "low")
     assert (rejected.title, rejected.text_source) == ("A person at Porch", TEXT_FACTS)
-    assert rejected.summary == "A person seen on Porch at 02:15."
+    assert rejected.summary == "A person seen by the Porch camera at 02:15."
     assert rejected.rejected == ("unseen_object", "nothing_seen")
     passed = await async_event_text(hass, facts, "Porch", AT_0215, "A man waved.", "low")
     assert (passed.summary, passed.text_source) == ("A man waved.", TEXT_LLM)

@@ -247,7 +247,7 @@ async def test_a_rejected_llm_text_is_never_pushed(
     event = await close_batch(hass, entry, "garage", freezer=freezer)
     await wait_for(hass, lambda: len(calls) == 2, freezer=freezer)
     assert event.llm_summary == nonsense
-    assert event.summary.startswith("A person seen on Garage at ")
+    assert event.summary.startswith("A person seen by the Garage camera at ")
     assert calls[1].data["title"] == "A person at Garage · high risk (72)"
     assert calls[1].data["message"] == event.summary
     assert all(nonsense not in str(call.data) for call in calls)

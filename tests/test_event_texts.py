@@ -32,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("unload_entries")
 DASHBOARD = Path(__file__).parents[1] / "examples" / "dashboard.yaml"
 
 TITLE = "A person at Front Door"
-FACTS = "A person seen on Front Door at 02:15, for 30 s. It was dark."
+FACTS = "A person seen by the Front Door camera at 02:15, for 30 s. It was dark."
 HOME = " One of the household was home."
 NONSENSE = "The risk is low, but the risk is high, and the risk is critical."
 GOOD = "A person lingered at the front door."

@@ -99,7 +99,7 @@ async def test_logbook_describes_batches_and_events(
     data = risks[1].data
     assert data["analysis_status"] == "prior_only"
     # Without the LLM the line says the facts: the title, then the facts' summary.
-    assert data["summary"].startswith("A person and a dog seen on Front Door at ")
+    assert data["summary"].startswith("A person and a dog seen by the Front Door camera at ")
     assert describe[EVENT_RISK](risks[1])[LOGBOOK_ENTRY_MESSAGE] == (
         f"{data['risk_level']} risk ({data['risk_score']}): "
         f"A person and a dog at Front Door — {data['summary']}"
