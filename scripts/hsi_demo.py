@@ -58,6 +58,8 @@ DEMO_OPTIONS = {
 # The demo's camera folders, their display names and the roles the demo intends: the
 # same ones the integration suggests from the folder names.
 DEMO_CAMERAS = {"front_door": ("Front Door", "entry_point"), "street": ("Street", "street")}
+# The camera-entities step: no HA camera entity chosen, the default grab timing.
+DEMO_CAMERA_ENTITIES = {"snapshot_interval_seconds": 2, "snapshots_per_trigger": 10}
 
 CONFIGURATION_YAML = """\
 # Written by scripts/hsi_demo.py: a minimal Home Assistant for the demo (no default_config,
@@ -454,7 +456,7 @@ class HomeAssistantApi:
             "POST", "/api/config/config_entries/options/flow", json={"handler": entry_id}
         )
         url = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
-        result = await self.call("POST", url, json=options)
+        result = await self.roles_step(url, options)
         if result.get("step_id") != "cameras":
             raise SystemExit(f"options flow: no camera roles step for {list(DEMO_CAMERAS)}")
         shown = {field["name"]: field.get("default") for field in result["data_schema"]}
@@ -464,6 +466,8 @@ class HomeAssistantApi:
                 raise SystemExit(f"options flow: camera {camera!r} missing from {list(shown)}")
             roles[label] = role
         result = await self.call("POST", url, json=roles)
+        if result.get("step_id") == "zone_camera":  # no camera's zones to edit: save
+            result = await self.call("POST", url, json={})
         if result.get("type") != "create_entry":
             raise SystemExit(f"options flow failed: {result}")
         await self.verify_roles(entry_id, options)
@@ -475,6 +479,13 @@ class HomeAssistantApi:
             )
         )
 
+    async def roles_step(self, url: str, options: dict[str, Any]) -> dict[str, Any]:
+        """Submit the tuning, then the camera-entities step (none chosen): the roles form."""
+        result: dict[str, Any] = await self.call("POST", url, json=options)
+        if result.get("step_id") == "camera_entities":
+            result = await self.call("POST", url, json=DEMO_CAMERA_ENTITIES)
+        return result
+
     async def verify_roles(self, entry_id: str, options: dict[str, Any]) -> None:
         """Open the options flow again: the roles step must show the intended roles."""
         flow = await self.call(
@@ -482,7 +493,7 @@ class HomeAssistantApi:
         )
         url = f"/api/config/config_entries/options/flow/{flow['flow_id']}"
         try:
-            result = await self.call("POST", url, json=options)
+            result = await self.roles_step(url, options)
             shown = {field["name"]: field.get("default") for field in result["data_schema"]}
         finally:
             await self.call("DELETE", url)
