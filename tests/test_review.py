@@ -65,7 +65,8 @@ async def test_calendar_lists_events_in_a_range(
     items: Any = response[calendar]
     assert len(items["events"]) == 1
     item = items["events"][0]
-    assert item["summary"] == "High risk: person at Front Door"
+    # The calendar shows the event's stored title (the same on every surface).
+    assert item["summary"] == early.title == "A person at Front Door"
     assert dt_util.parse_datetime(item["start"]) == early.started_at
     assert dt_util.parse_datetime(item["end"]) == early.ended_at
     assert item["location"] == "Front Door"
@@ -85,10 +86,8 @@ async def test_calendar_lists_events_in_a_range(
     )
     assert answer.status == 200
     listed = await answer.json()
-    assert [i["summary"] for i in listed] == [
-        "High risk: person at Front Door",
-        "Low risk: person at Garage",
-    ]
+    assert [i["summary"] for i in listed] == ["A person at Front Door", "A person at Garage"]
+    assert "Level: low (score 10)" in listed[1]["description"]
     assert listed[1]["uid"] == f"{entry.entry_id}_{late.id}"
     # The image link in the description loads without a login (signed).
     link = next(
@@ -109,7 +108,7 @@ async def test_calendar_lists_events_in_a_range(
         },
     )
     assert await empty.json() == []
-    assert state_of(hass, calendar).attributes["message"] == "Low risk: person at Garage"
+    assert state_of(hass, calendar).attributes["message"] == late.title == "A person at Garage"
 
 
 async def test_unreviewed_counts_go_down_on_acknowledge_and_the_button(
