@@ -420,9 +420,9 @@ async def test_options_choose_camera_entity_and_trigger_at_once(
     assert [str(k) for k in flow["data_schema"].schema] == [CAMERA]
     flow = await hass.config_entries.options.async_configure(flow["flow_id"], {CAMERA: MOTION})
     assert flow["step_id"] == "cameras"
-    assert [str(k) for k in flow["data_schema"].schema] == ["front_door", "front_door_2"]
+    assert [str(k) for k in flow["data_schema"].schema] == ["Front Door", "Front Door 2"]
     flow = await hass.config_entries.options.async_configure(
-        flow["flow_id"], {"front_door": "yard", "front_door_2": "entry_point"}
+        flow["flow_id"], {"Front Door": "yard", "Front Door 2": "entry_point"}
     )
     assert flow["step_id"] == "zone_camera"  # no zones to edit: an empty pick saves
     flow = await hass.config_entries.options.async_configure(flow["flow_id"], {})
@@ -454,8 +454,11 @@ async def test_options_choose_camera_entity_and_trigger_at_once(
     flow = await hass.config_entries.options.async_configure(
         flow["flow_id"], {"snapshot_interval_seconds": 0.5, "snapshots_per_trigger": 2}
     )
+    # Both cameras are now known by the same display name, so the labels carry the ids.
+    labels = ["Front Door (front_door)", "Front Door (front_door_2)"]
+    assert [str(k) for k in flow["data_schema"].schema] == labels
     flow = await hass.config_entries.options.async_configure(
-        flow["flow_id"], {"front_door": "yard", "front_door_2": "entry_point"}
+        flow["flow_id"], dict(zip(labels, ["yard", "entry_point"], strict=True))
     )
     flow = await hass.config_entries.options.async_configure(flow["flow_id"], {})
     assert entry.options["camera_entities"] == {}

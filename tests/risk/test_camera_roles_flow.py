@@ -20,6 +20,9 @@ from ..helpers import drop_and_detect
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
+# The camera-entities step with no entity chosen: straight on to the roles.
+NO_CAMERA_ENTITIES = {"snapshot_interval_seconds": 2, "snapshots_per_trigger": 10}
+
 
 def _defaults(result: ConfigFlowResult) -> dict[str, Any]:
     return {str(key): key.default() for key in result["data_schema"].schema}
@@ -30,8 +33,21 @@ async def _roles_step(hass: HomeAssistant, entry_id: str) -> ConfigFlowResult:
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], dict(DEFAULT_OPTIONS)
     )
+    assert result["step_id"] == "camera_entities"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], NO_CAMERA_ENTITIES
+    )
     assert result["step_id"] == "cameras"
     return result
+
+
+async def _save_roles(
+    hass: HomeAssistant, result: ConfigFlowResult, roles: dict[str, str]
+) -> ConfigFlowResult:
+    """Submit the roles, then save at the zone step without picking a camera."""
+    result = await hass.config_entries.options.async_configure(result["flow_id"], roles)
+    assert result["step_id"] == "zone_camera"
+    return await hass.config_entries.options.async_configure(result["flow_id"], {})
 
 
 async def test_roles_step_shows_suggestions_by_display_name(
@@ -44,9 +60,7 @@ async def test_roles_step_shows_suggestions_by_display_name(
 
     result = await _roles_step(hass, entry.entry_id)
     assert _defaults(result) == {"Fi9821P Cam": "other", "Front Door": "entry_point"}
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"Front Door": "entry_point", "Fi9821P Cam": "yard"}
-    )
+    result = await _save_roles(hass, result, {"Front Door": "entry_point", "Fi9821P Cam": "yard"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_CAMERA_ROLES] == {"FI9821P_cam": "yard"}
 
@@ -71,10 +85,12 @@ async def test_roles_step_tells_apart_cameras_with_the_same_display_name(
         "Front Door (front-door)": "entry_point",
         "Front Door (front_door)": "entry_point",
     }
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
+    result = await _save_roles(
+        hass,
+        result,
         {"Front Door (front-door)": "street", "Front Door (front_door)": "entry_point"},
     )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options[CONF_CAMERA_ROLES] == {"front-door": "street"}
 
 
@@ -97,6 +113,12 @@ async def test_rest_form_carries_labels_and_suggested_defaults(
     flow = await resp.json()
     resp = await client.post(
         f"/api/config/config_entries/options/flow/{flow['flow_id']}", json=dict(DEFAULT_OPTIONS)
+    )
+    assert resp.status == HTTPStatus.OK
+    form = await resp.json()
+    assert form["step_id"] == "camera_entities"
+    resp = await client.post(
+        f"/api/config/config_entries/options/flow/{flow['flow_id']}", json=NO_CAMERA_ENTITIES
     )
     assert resp.status == HTTPStatus.OK
     form = await resp.json()

@@ -61,10 +61,16 @@ async def test_what_was_seen_for_how_long(hass: HomeAssistant) -> None:
 
 
 async def test_nothing_configured_means_unknown(hass: HomeAssistant) -> None:
-    """Without options, entities or zone.home, the household facts are unknown (None)."""
-    result = facts(hass, [detection(1, "person", NOON)])
+    """Without options, entities or zone.home, the household facts are unknown (None).
+
+    No role was chosen: a folder name that suggests nothing is "other"; "porch" keeps
+    its suggestion.
+    """
+    records = [detection(1, "person", NOON, camera="cam7")]
+    result = build_facts(hass, {}.get, "cam7", records, None)
 
     assert result.camera_role == "other"
+    assert facts(hass, [detection(1, "person", NOON)]).camera_role == "entry_point"
     assert (result.people_home, result.alarm_state) == (None, None)
     assert (result.guests_expected, result.delivery_expected) == (None, None)
 
@@ -91,9 +97,14 @@ async def test_people_home_from_person_entities(hass: HomeAssistant) -> None:
 
 
 async def test_people_home_from_zone_home_without_persons(hass: HomeAssistant) -> None:
-    """Without chosen persons, zone.home's count is used; a non-count state is unknown."""
+    """Without chosen persons, zone.home's count is used; a non-count state is unknown.
+
+    zone.home counts only when HA has person entities; without any it is unknown.
+    """
     records = [detection(1, "person", NOON)]
     hass.states.async_set("zone.home", "2")
+    assert facts(hass, records).people_home is None  # no person entities: no presence
+    hass.states.async_set("person.ann", "home")
     assert facts(hass, records).people_home == 2
     hass.states.async_set("zone.home", "0")
     assert facts(hass, records).people_home == 0

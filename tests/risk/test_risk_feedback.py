@@ -169,7 +169,8 @@ ROUTINE_CAMERA = "Back yard"
 def routine_visits() -> list[tuple[datetime, RiskFacts]]:
     """Two weeks of the neighbour who feeds the cat: twice each evening through the garden.
 
-    Family at home, after dark, three to six frames over 20-80 s: medium as installed.
+    Family at home, after dark, three to six frames while lingering 60-110 s by the cat's
+    bowl: medium as installed (a person in the yard, lingering, dark).
     """
     rng = random.Random(13)
     visits = []
@@ -180,7 +181,7 @@ def routine_visits() -> list[tuple[datetime, RiskFacts]]:
                 camera_role="yard",
                 objects={"person": 1},
                 frames=rng.randint(3, 6),
-                duration_s=float(rng.randint(20, 80)),
+                duration_s=float(rng.randint(60, 110)),
                 is_dark=True,
                 local_hour=when.hour,
                 unusual=None,
