@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from homeassistant.const import STATE_HOME, STATE_ON
+from homeassistant.const import STATE_HOME, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.sun import is_up
 from homeassistant.util import dt as dt_util
@@ -77,13 +77,18 @@ def _switch(hass: HomeAssistant, entity_id: str | None) -> bool | None:
 def _people_home(hass: HomeAssistant, entity_ids: Sequence[str]) -> int | None:
     """People at home: the chosen person entities, else `zone.home`'s count, else unknown.
 
-    `zone.home` counts only when HA has person entities behind it; without any, its "0"
-    means no presence tracking, not an empty house.
+    Only a person whose whereabouts are known (not `unknown` or `unavailable`, as an
+    untracked person is) is presence information: without one, "0 home" means no presence
+    tracking, not an empty house.
     """
-    if entity_ids:
-        return sum(1 for e in entity_ids if _state(hass, e) == STATE_HOME)
-    if not hass.states.async_entity_ids("person"):
+    persons = list(entity_ids) or hass.states.async_entity_ids("person")
+    tracked = [
+        e for e in persons if _state(hass, e) not in (None, STATE_UNKNOWN, STATE_UNAVAILABLE)
+    ]
+    if not tracked:
         return None
+    if entity_ids:
+        return sum(1 for e in tracked if _state(hass, e) == STATE_HOME)
     zone = _state(hass, "zone.home")
     return int(zone) if zone is not None and zone.isdecimal() else None
 

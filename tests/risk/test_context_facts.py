@@ -173,3 +173,19 @@ def test_presence_unknown_is_said_only_where_it_would_count() -> None:
     assert "people_home" not in {f.name for f in compute_prior(cat).factors}
     person = replace(cat, objects={"person": 1})
     assert "people_home" in {f.name for f in compute_prior(person).factors}
+
+
+async def test_untracked_person_is_no_presence_information(hass: HomeAssistant) -> None:
+    """A person without a tracker (state unknown, as HA's owner is after onboarding) does
+    not make an empty house: presence stays unknown until someone's whereabouts are known."""
+    assert await async_setup_component(hass, "zone", {})
+    records = _records("front_door", [_local(2)])
+    hass.states.async_set("person.owner", "unknown")
+    hass.states.async_set("zone.home", "0", {"persons": []})
+    assert build_facts(hass, _options(), "front_door", records, None).people_home is None
+    chosen = _options(**{CONF_PERSON_ENTITIES: ["person.owner"]})
+    assert build_facts(hass, chosen, "front_door", records, None).people_home is None
+
+    hass.states.async_set("person.owner", "not_home")
+    assert build_facts(hass, _options(), "front_door", records, None).people_home == 0
+    assert build_facts(hass, chosen, "front_door", records, None).people_home == 0
