@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlite3
 import tempfile
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 import pytest
 
 from custom_components.home_security_intelligence.pipeline.file_watcher import FileWatcher
@@ -83,6 +83,8 @@ def test_camera_ids_of_different_names_differ(a: bytes, b: bytes) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(name=names)
+@example(name=b".\x01")
+@example(name=b"caf\xe9")
 def test_watcher_maps_real_folders(watcher: FileWatcher, name: bytes) -> None:
     """A real folder of any name: listed by its id, mapped back to the same bytes.
 
