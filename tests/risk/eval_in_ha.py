@@ -181,16 +181,24 @@ def _set_household(hass: HomeAssistant, facts: RiskFacts) -> dict[str, Any]:
 async def _options_flow(
     hass: HomeAssistant, entry_id: str, tuning: dict[str, Any], role: str | None = None
 ) -> None:
-    """Submit the options form; with a role, also the cameras step that follows it."""
+    """Submit the options form, then each step after it as a new user would.
+
+    No camera entities, the camera's role (`role`, else the one its name suggests), no zones.
+    """
     result = await hass.config_entries.options.async_init(entry_id)
     assert result["step_id"] == "init"
     result = await hass.config_entries.options.async_configure(result["flow_id"], tuning)
-    if role is not None:
-        assert result["step_id"] == "cameras", result
-        camera = next(iter(result["data_schema"].schema))
-        result = await hass.config_entries.options.async_configure(
-            result["flow_id"], {str(camera): role}
-        )
+    while result["type"] is FlowResultType.FORM:
+        step, schema = result["step_id"], result["data_schema"].schema
+        if step == "camera_entities":
+            answer: dict[str, Any] = {"snapshot_interval_seconds": 2, "snapshots_per_trigger": 10}
+        elif step == "cameras":
+            answer = {str(key): role if role is not None else key.default() for key in schema}
+        elif step == "zone_camera":
+            answer = {}
+        else:
+            raise AssertionError(result)
+        result = await hass.config_entries.options.async_configure(result["flow_id"], answer)
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
 
 
