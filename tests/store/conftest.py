@@ -24,7 +24,7 @@ BACKENDS = ["embedded", "redis"]
 
 @dataclass
 class Backend:
-    """One work-store backend with the SQLite file the coordinator keeps beside it."""
+    """One work-store backend with the SQLite file the pipeline keeps beside it."""
 
     name: str
     hass: HomeAssistant
@@ -75,9 +75,9 @@ class Backend:
         objects: Sequence[str] = ("person",),
         ttl: int = 600,
     ) -> tuple[str, list[int]]:
-        """Store detections and add them to the camera's batch, as the coordinator does.
+        """Store detections and add them to the camera's batch, as the detection and batching stages do.
 
-        Like the coordinator, record membership with `assign_batch` only for a store that
+        Like the batching stage, record membership with `assign_batch` only for a store that
         does not record it itself (Redis).
         """
         ids: list[int] = await self.run(seed_detections, self.db, camera_id, when, objects)

@@ -127,7 +127,7 @@ class EmbeddedWorkStore:
         self._analysis: deque[ClosedBatch] = deque()
 
     async def async_close(self) -> None:
-        """Nothing to release: the database belongs to the coordinator."""
+        """Nothing to release: the database belongs to the entry (the pipeline closes it)."""
 
     async def recover(self) -> int:
         """Queue the closed batches the database says were never analysed."""
