@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 import time
 from typing import Any
+import uuid
 
 from freezegun.api import FrozenDateTimeFactory
 from PIL import Image, ImageDraw
@@ -110,6 +111,38 @@ def redis_url(socket_enabled: None) -> Generator[str]:
 
 
 type EntryFactory = Callable[..., Awaitable[MockConfigEntry]]
+
+
+type Grant = Callable[[list[str]], Awaitable[None]]
+"""Give a test's Redis user these ACL command categories (e.g. ["-@all"] to refuse)."""
+
+
+@pytest.fixture
+async def redis_user(hass: HomeAssistant, redis_url: str) -> AsyncGenerator[tuple[str, Grant]]:
+    """A Redis ACL user of the test's own, allowed everything at first; PING always works.
+
+    Yields its URL and `grant`, which switches what it may run (a store refusing mid-run).
+    """
+    admin = redis.Redis.from_url(redis_url)
+    user = f"hsi_test_{uuid.uuid4().hex[:8]}"
+
+    def set_user(categories: list[str]) -> None:
+        admin.acl_setuser(
+            user,
+            enabled=True,
+            passwords=["+secret"],
+            categories=categories,
+            commands=["+ping"],
+            keys=["*"],
+        )
+
+    async def grant(categories: list[str]) -> None:
+        await hass.async_add_executor_job(set_user, categories)
+
+    await grant(["+@all"])
+    yield redis_url.replace("redis://", f"redis://{user}:secret@"), grant
+    await hass.async_add_executor_job(admin.acl_deluser, user)
+    await hass.async_add_executor_job(admin.close)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 import io
 from pathlib import Path
 from typing import Any
-import uuid
 
 from freezegun.api import FrozenDateTimeFactory
 from PIL import Image
@@ -16,7 +15,6 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
     async_fire_time_changed,
 )
-import redis
 
 from custom_components.home_security_intelligence import risk_analysis
 from custom_components.home_security_intelligence.const import DOMAIN, EVENT_DETECTION, EVENT_RISK
@@ -30,7 +28,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
-from .conftest import EntryFactory, make_jpeg, wait_for, write_file
+from .conftest import EntryFactory, Grant, make_jpeg, wait_for, write_file
 from .contract_servers import DetectorServer, LlmServer
 from .helpers import (
     close_batch,
@@ -412,42 +410,25 @@ async def test_long_texts_are_not_recorded(
 async def test_hub_store_figures_unavailable_while_store_down(
     hass: HomeAssistant,
     setup_entry: EntryFactory,
-    redis_url: str,
+    redis_user: tuple[str, Grant],
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Images waiting and batches open show unavailable, not stale figures, while Redis refuses."""
-    admin = redis.Redis.from_url(redis_url)
-    user = f"hsi_test_{uuid.uuid4().hex[:8]}"
+    url, grant = redis_user
+    entry = await setup_entry(redis=url)
+    waiting = entity_id(hass, "sensor", entry, "images_waiting")
+    batches = entity_id(hass, "sensor", entry, "batches_open")
+    store = entity_id(hass, "binary_sensor", entry, "store_connected")
+    assert (state_of(hass, waiting).state, state_of(hass, batches).state) == ("0", "0")
 
-    def grant(categories: list[str]) -> None:
-        admin.acl_setuser(
-            user,
-            enabled=True,
-            passwords=["+secret"],
-            categories=categories,
-            commands=["+ping"],
-            keys=["*"],
-        )
+    await grant(["-@all"])
+    await wait_for(hass, lambda: state_of(hass, store).state == STATE_OFF, freezer=freezer)
+    assert state_of(hass, waiting).state == STATE_UNAVAILABLE
+    assert state_of(hass, batches).state == STATE_UNAVAILABLE
 
-    await hass.async_add_executor_job(grant, ["+@all"])
-    try:
-        entry = await setup_entry(redis=redis_url.replace("redis://", f"redis://{user}:secret@"))
-        waiting = entity_id(hass, "sensor", entry, "images_waiting")
-        batches = entity_id(hass, "sensor", entry, "batches_open")
-        store = entity_id(hass, "binary_sensor", entry, "store_connected")
-        assert (state_of(hass, waiting).state, state_of(hass, batches).state) == ("0", "0")
-
-        await hass.async_add_executor_job(grant, ["-@all"])
-        await wait_for(hass, lambda: state_of(hass, store).state == STATE_OFF, freezer=freezer)
-        assert state_of(hass, waiting).state == STATE_UNAVAILABLE
-        assert state_of(hass, batches).state == STATE_UNAVAILABLE
-
-        await hass.async_add_executor_job(grant, ["+@all"])
-        await wait_for(hass, lambda: state_of(hass, store).state == STATE_ON, freezer=freezer)
-        assert (state_of(hass, waiting).state, state_of(hass, batches).state) == ("0", "0")
-    finally:
-        await hass.async_add_executor_job(admin.acl_deluser, user)
-        await hass.async_add_executor_job(admin.close)
+    await grant(["+@all"])
+    await wait_for(hass, lambda: state_of(hass, store).state == STATE_ON, freezer=freezer)
+    assert (state_of(hass, waiting).state, state_of(hass, batches).state) == ("0", "0")
 
 
 @pytest.mark.usefixtures("fast_llm_retries")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-import uuid
 
 import probatio
 import pytest
@@ -16,7 +15,6 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
-import redis
 
 from custom_components.home_security_intelligence.const import (
     CONF_CAMERA_ROOT,
@@ -35,7 +33,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
-from .conftest import EntryFactory, wait_for
+from .conftest import EntryFactory, Grant, wait_for
 from .contract_servers import DetectorServer, LlmServer
 from .helpers import (
     close_batch,
@@ -507,33 +505,16 @@ async def test_purge_over_websocket_and_rest_needs_an_admin(
 
 
 async def test_analyze_now_while_redis_refuses_is_a_translated_error(
-    hass: HomeAssistant, setup_entry: EntryFactory, redis_url: str
+    hass: HomeAssistant, setup_entry: EntryFactory, redis_user: tuple[str, Grant]
 ) -> None:
     """With the batch store refusing, analyze_now says so in words, not a raw store error."""
-    admin = redis.Redis.from_url(redis_url)
-    user = f"hsi_test_{uuid.uuid4().hex[:8]}"
-
-    def grant(categories: list[str]) -> None:
-        admin.acl_setuser(
-            user,
-            enabled=True,
-            passwords=["+secret"],
-            categories=categories,
-            commands=["+ping"],
-            keys=["*"],
+    url, grant = redis_user
+    entry = await setup_entry(redis=url)
+    await runtime_of(entry).cameras.add("front_door")
+    await grant(["-@all"])
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN, "analyze_now", {"camera": "front_door"}, blocking=True
         )
-
-    await hass.async_add_executor_job(grant, ["+@all"])
-    try:
-        entry = await setup_entry(redis=redis_url.replace("redis://", f"redis://{user}:secret@"))
-        await runtime_of(entry).cameras.add("front_door")
-        await hass.async_add_executor_job(grant, ["-@all"])
-        with pytest.raises(HomeAssistantError) as err:
-            await hass.services.async_call(
-                DOMAIN, "analyze_now", {"camera": "front_door"}, blocking=True
-            )
-        assert err.value.translation_key == "redis_unreachable"
-        assert not isinstance(err.value, ServiceValidationError)
-    finally:
-        await hass.async_add_executor_job(admin.acl_deluser, user)
-        await hass.async_add_executor_job(admin.close)
+    assert err.value.translation_key == "redis_unreachable"
+    assert not isinstance(err.value, ServiceValidationError)
