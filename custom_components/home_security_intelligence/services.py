@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 import re
 from typing import Any
 
@@ -200,10 +201,7 @@ async def _acknowledge(call: ServiceCall) -> None:
     runtime = targeted_runtimes(call.hass, call, one=True)[0]
     ids = call.data["event_ids"]
 
-    def cameras() -> set[str]:
-        return {event.camera_id for i in set(ids) if (event := runtime.db.event(i))}
-
-    await check_camera_control(call, runtime, cameras)
+    await check_camera_control(call, runtime, partial(runtime.db.event_cameras, ids))
     count = await call.hass.async_add_executor_job(
         runtime.db.acknowledge,
         ids,

@@ -530,3 +530,12 @@ def test_an_event_is_shown_by_its_key_detection_not_its_last_frame(db: Database)
     assert event.thumbnail_path == "/thumbs/person.jpg"
     (listed,) = db.query_events(EventQuery(camera_ids=("front_door",)))
     assert listed.shown_detection_id == person[0]
+
+
+def test_event_cameras_names_each_camera_once_from_one_query_per_chunk(db: Database) -> None:
+    """The cameras of a long id list (past SQLite's chunk), unknown ids ignored."""
+    front = db.store_event(_batch(db, "front", 0, ("person",)), ASSESSMENT, "analyzed", at(40))[0]
+    yard = db.store_event(_batch(db, "yard", 100, ("dog",)), ASSESSMENT, "analyzed", at(140))[0]
+    assert db.event_cameras([front.id, front.id, *range(10_000, 11_000)]) == {"front"}
+    assert db.event_cameras([yard.id, front.id]) == {"front", "yard"}
+    assert db.event_cameras([]) == set()

@@ -84,6 +84,18 @@ class EventStore(SqliteEngine):
             session.flush()
             return event_records(session, [row])[0], True
 
+    def event_cameras(self, event_ids: Iterable[int]) -> set[str]:
+        """Return the cameras the given events belong to (unknown ids add nothing)."""
+        found: set[str] = set()
+        with self._session() as session:
+            for ids in in_chunks(set(event_ids)):
+                found.update(
+                    session.scalars(
+                        select(schema.Event.camera_id).where(schema.Event.id.in_(ids)).distinct()
+                    )
+                )
+        return found
+
     def event(self, event_id: int) -> EventRecord | None:
         """Return one event."""
         with self._session() as session:
