@@ -121,7 +121,7 @@ def image_file(data: HsiRuntimeData, kind: str, detection_id: int) -> tuple[Path
     raw: str | Path | None
     if kind == "thumbnail":
         folder = data.thumbnail_dir
-        raw = thumbnail_file(data.db, ThumbnailGenerator(folder), data.originals, detection_id)
+        raw = thumbnail_file(data.db, ThumbnailGenerator(folder), data.originals, record)
     else:
         raw = record.file_path
         folder = next((r for r in data.originals if inside(Path(raw), r)), data.root)

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from ..store.database import Database
+from ..store.records import DetectionRecord
 from .bounded_read import UnsafeFileError, read_inside
 from .image_loader import MAX_IMAGE_BYTES
 from .models import Detection
@@ -25,25 +26,23 @@ type Roots = tuple[Path, ...]
 
 
 def thumbnail_file(
-    db: Database, thumbnails: ThumbnailGenerator, roots: Roots, detection_id: int
+    db: Database, thumbnails: ThumbnailGenerator, roots: Roots, record: DetectionRecord
 ) -> Path | None:
     """Return the thumbnail file of a detection, drawing it first when it is not there yet.
 
     Only a thumbnail at its own name in the thumbnail folder is drawn; None when the
     detection has none or its original can no longer be read.
     """
-    records = db.detections([detection_id])
-    if not records or records[0].thumbnail_path is None:
+    if record.thumbnail_path is None:
         return None
-    image_id = records[0].image_id
-    path = Path(records[0].thumbnail_path)
+    path = Path(record.thumbnail_path)
     if path.is_file():
         return path
-    if path.name != thumbnails.get_output_path(image_id).name or not _same_dir(
+    if path.name != thumbnails.get_output_path(record.image_id).name or not _same_dir(
         path.parent, thumbnails.output_dir
     ):
         return None
-    return draw_thumbnail(db, thumbnails, roots, image_id)
+    return draw_thumbnail(db, thumbnails, roots, record.image_id)
 
 
 def draw_thumbnail(
