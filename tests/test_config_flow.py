@@ -528,6 +528,11 @@ async def test_options_offer_every_option_with_its_default(
         "delivery_entity": None,
     }
 
+    # HA's only alarm panel is the one scored with, so the form shows it.
+    hass.states.async_set("alarm_control_panel.house", "disarmed")
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert suggested(result)["alarm_entity"] == "alarm_control_panel.house"
+
 
 async def test_options_apply_at_once_without_reload(
     hass: HomeAssistant, camera_root: Path, setup_entry: EntryFactory, detector: DetectorServer

@@ -61,6 +61,7 @@ from .const import (
 from .flow_selectors import dropdown, entity_picker
 from .pipeline.risk_prior import GROUP_ORDER, ROLES
 from .pipeline.zones import ZoneError, ZoneFilter, format_areas
+from .risk_context import only_alarm_panel
 from .state import camera_name
 
 
@@ -90,6 +91,8 @@ class HsiOptionsFlow(OptionsFlow):
             self._tuning = user_input
             return await self.async_step_camera_entities()
         current = {**DEFAULT_OPTIONS, **self.config_entry.options}
+        if not current.get(CONF_ALARM_ENTITY) and (panel := only_alarm_panel(self.hass)):
+            current[CONF_ALARM_ENTITY] = panel  # the one already in use: shown, not hidden
         schema = probatio.Schema(
             {
                 probatio.Required(CONF_CONFIDENCE_THRESHOLD): _number(0.05, 1.0, 0.05),

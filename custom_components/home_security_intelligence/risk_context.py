@@ -35,7 +35,8 @@ def build_facts(
 ) -> RiskFacts:
     """Describe a batch: what was seen, how long, when, and the household's situation.
 
-    Times are the frames' capture times (a detection's `detected_at` is its image's
+    The alarm is the chosen panel, else HA's only one; presence the chosen person
+    entities, else everyone's tracked whereabouts. Times are the frames' capture times (a detection's `detected_at` is its image's
     capture time): darkness is HA's sun at the home's location when the first frame was
     taken, and the duration runs from the batch's first to its last detection.
     """
@@ -57,10 +58,16 @@ def build_facts(
         local_hour=dt_util.as_local(started).hour,
         unusual=unusual,
         people_home=_people_home(hass, option(CONF_PERSON_ENTITIES) or []),
-        alarm_state=_state(hass, option(CONF_ALARM_ENTITY)),
+        alarm_state=_state(hass, option(CONF_ALARM_ENTITY) or only_alarm_panel(hass)),
         guests_expected=_switch(hass, option(CONF_GUESTS_ENTITY)),
         delivery_expected=_switch(hass, option(CONF_DELIVERY_ENTITY)),
     )
+
+
+def only_alarm_panel(hass: HomeAssistant) -> str | None:
+    """HA's alarm panel when it has exactly one: used until the user chooses one."""
+    panels = hass.states.async_entity_ids("alarm_control_panel")
+    return panels[0] if len(panels) == 1 else None
 
 
 def _state(hass: HomeAssistant, entity_id: str | None) -> str | None:

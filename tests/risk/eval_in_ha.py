@@ -10,9 +10,10 @@ breakdown is appended to HSI_EVAL_OUT as one JSON line.
 
 Two modes (HSI_EVAL_MODE): `roles` (default) sets the household's entities in the options
 flow and the camera's role in its roles step; `installed` is a new install: the entry
-from the config flow and default options only (no person, alarm, guests or delivery
-entities, no role chosen), so the camera's role is whatever the integration makes of its
-folder name. Both run HA's `zone` integration, as any real install does. The camera
+from the config flow and default options only (no person, guests or delivery entities,
+no alarm panel chosen: the household's panel, when it has one, is in HA and the
+integration finds it by itself; no role chosen), so the camera's role is whatever the
+integration makes of its folder name. Both run HA's `zone` integration, as any real install does. The camera
 folder is the scenario's `folder`, else its camera name in snake case.
 
 Environment: HSI_EVAL_LLM_URL (required), HSI_EVAL_LLM_API (llamacpp or openai),
@@ -167,7 +168,8 @@ def _set_household(hass: HomeAssistant, facts: RiskFacts) -> dict[str, Any]:
         options[CONF_PERSON_ENTITIES] = list(PEOPLE)
     if facts.alarm_state is not None:
         hass.states.async_set(ALARM, facts.alarm_state)
-        options[CONF_ALARM_ENTITY] = ALARM
+        if not INSTALLED:  # installed: the integration finds HA's only panel by itself
+            options[CONF_ALARM_ENTITY] = ALARM
     for flag, entity, key in (
         (facts.guests_expected, GUESTS, CONF_GUESTS_ENTITY),
         (facts.delivery_expected, DELIVERY, CONF_DELIVERY_ENTITY),

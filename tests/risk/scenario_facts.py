@@ -33,12 +33,12 @@ def with_roles(scenario: dict[str, Any]) -> RiskFacts:
 
 
 def as_installed(scenario: dict[str, Any]) -> RiskFacts:
-    """The facts a new install sees: no household entities, the role its folder suggests."""
+    """The facts a new install sees: the role its folder suggests, no presence, guests or
+    delivery entities; the household's alarm panel, which the integration finds by itself."""
     return replace(
         with_roles(scenario),
         camera_role=default_role(folder(scenario)),
         people_home=None,
-        alarm_state=None,
         guests_expected=None,
         delivery_expected=None,
     )

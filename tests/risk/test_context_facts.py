@@ -17,6 +17,7 @@ from custom_components.home_security_intelligence.camera_roles import (
     suggested_role,
 )
 from custom_components.home_security_intelligence.const import (
+    CONF_ALARM_ENTITY,
     CONF_CAMERA_ROLES,
     CONF_PERSON_ENTITIES,
 )
@@ -189,3 +190,20 @@ async def test_untracked_person_is_no_presence_information(hass: HomeAssistant) 
     hass.states.async_set("person.owner", "not_home")
     assert build_facts(hass, _options(), "front_door", records, None).people_home == 0
     assert build_facts(hass, chosen, "front_door", records, None).people_home == 0
+
+
+async def test_alarm_is_the_chosen_panel_else_has_only_one(hass: HomeAssistant) -> None:
+    """A house with one alarm panel is scored with it out of the box; with two, only the
+    one the user chose counts, as the integration cannot tell which guards the cameras."""
+    records = _records("front_door", [_local(2)])
+    assert build_facts(hass, _options(), "front_door", records, None).alarm_state is None
+
+    hass.states.async_set("alarm_control_panel.house", "armed_away")
+    facts = build_facts(hass, _options(), "front_door", records, None)
+    assert facts.alarm_state == "armed_away"
+    assert "alarm armed away" in {f.detail.split(":")[0] for f in compute_prior(facts).factors}
+
+    hass.states.async_set("alarm_control_panel.shed", "disarmed")
+    assert build_facts(hass, _options(), "front_door", records, None).alarm_state is None
+    chosen = _options(**{CONF_ALARM_ENTITY: "alarm_control_panel.shed"})
+    assert build_facts(hass, chosen, "front_door", records, None).alarm_state == "disarmed"
