@@ -167,15 +167,15 @@ ROUTINE_CAMERA = "Back yard"
 
 
 def routine_visits() -> list[tuple[datetime, RiskFacts]]:
-    """Two weeks of the neighbour who feeds the cat: twice each evening through the garden.
+    """Two weeks of the neighbour who feeds the cat: twice each late evening in the garden.
 
-    Family at home, after dark, three to six frames while lingering 60-110 s by the cat's
-    bowl: medium as installed (a person in the yard, lingering, dark).
+    Family at home, at night, three to six frames while lingering 60-110 s by the cat's
+    bowl: medium as installed (a person in the yard, lingering, dark night).
     """
     rng = random.Random(13)
     visits = []
     for day in range(1, 15):
-        for hour, minute in ((18, 40), (20, 50)):
+        for hour, minute in ((22, 20), (23, 40)):
             when = local(day, hour, minute + rng.randint(-10, 9))
             facts = RiskFacts(
                 camera_role="yard",

@@ -70,13 +70,16 @@ def test_group_of_is_case_insensitive_and_defaults_to_other() -> None:
     assert group_of("umbrella") == "other"
 
 
-def test_most_concerning_group_leads_and_person_with_vehicle_adds() -> None:
-    person = score(objects={"person": 1})
-    both = score(objects={"person": 1, "car": 1})
+def test_most_concerning_group_leads_and_person_with_vehicle_adds_after_dark() -> None:
+    night = {"is_dark": True, "local_hour": 23}
+    person = score(objects={"person": 1}, **night)
+    both = score(objects={"person": 1, "car": 1}, **night)
     assert both > person
-    companion = factor("companion", objects={"person": 1, "car": 1})
+    companion = factor("companion", objects={"person": 1, "car": 1}, **night)
     assert companion is not None
-    assert companion[1] == f"person with a vehicle: {companion[0]:+d}"
+    assert companion[1] == f"person with a vehicle after dark: {companion[0]:+d}"
+    # By day a person with a van at the door is a delivery: the vehicle adds nothing.
+    assert score(objects={"person": 1, "truck": 1}) == score(objects={"person": 1})
     assert score(objects={"cat": 1, "umbrella": 3}) == score(objects={"cat": 1})
 
 
@@ -107,14 +110,18 @@ def test_lingering_raises_by_duration_not_by_frames() -> None:
     assert factor("lingering", frames=1, duration_s=0) is None
 
 
-def test_darkness_and_deep_night_raise() -> None:
+def test_darkness_at_night_and_deep_night_raise_evening_darkness_does_not() -> None:
     day = score()
     dusk = score(is_dark=True, local_hour=19)
+    late = score(is_dark=True, local_hour=22)
     night = score(is_dark=True, local_hour=2)
-    assert day < dusk < night
-    dark = factor("dark", is_dark=True)
+    assert day == dusk < late < night
+    assert factor("dark", is_dark=True, local_hour=19) is None
+    dark = factor("dark", is_dark=True, local_hour=23)
     assert dark is not None
-    assert dark[1] == f"after dark (sun below the horizon): {dark[0]:+d}"
+    assert dark[1] == f"night, after dark (sun below the horizon): {dark[0]:+d}"
+    assert factor("dark", is_dark=True, local_hour=5) is not None
+    assert factor("dark", is_dark=False, local_hour=5) is None
     deep = factor("night", is_dark=True, local_hour=3)
     assert deep is not None
     assert deep[1] == f"deep night (03:00): {deep[0]:+d}"
@@ -190,6 +197,18 @@ def test_alarm_detail_names_the_state() -> None:
     found = factor("alarm", alarm_state="armed_away")
     assert found is not None
     assert found[1] == f"alarm armed away: {found[0]:+d}"
+
+
+@pytest.mark.parametrize("state", ["armed_away", "armed_vacation"])
+def test_an_away_alarm_says_nobody_is_home_when_presence_is_unknown(state: str) -> None:
+    """Armed away is the household saying the house is empty; tracked presence wins."""
+    found = factor("people_home", alarm_state=state)
+    assert found == (
+        factor("people_home", people_home=0)[0],  # type: ignore[index]
+        f"nobody home (alarm {state.replace('_', ' ')}): +10",
+    )
+    assert factor("people_home", alarm_state=state, people_home=1) == (-5, "1 at home, daytime: -5")
+    assert factor("people_home", alarm_state="armed_night") == (0, "presence unknown: +0")
 
 
 def test_alarm_does_not_raise_an_animal() -> None:

@@ -47,12 +47,14 @@ MAX_EXTRA = 10
 PERSON_WITH_VEHICLE = 5
 # Lingering: (seconds from the first to the last detection, points), the most that applies.
 LINGER: Final = ((60, 5), (120, 10), (300, 15))
-DARK = 8
+DARK = 8  # sun below the horizon in the night hours; evening darkness is ordinary
+NIGHT_HOURS: Final = frozenset({22, 23, 0, 1, 2, 3, 4, 5})
 DEEP_NIGHT = 30  # local hours 0-4
 DEEP_NIGHT_HOURS: Final = range(5)
 NOBODY_HOME = 10
+AWAY_ALARMS: Final = frozenset({"armed_away", "armed_vacation"})  # the house is empty
 HOME_AND_AWAKE = -5
-GUESTS = -25
+GUESTS = -35
 DELIVERY = -20
 DELIVERY_SHORT_S = 120.0
 UNUSUAL_NEUTRAL = 0.4  # rarity below this lowers the score, above it raises it
@@ -142,16 +144,16 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
         add("count", min(MAX_EXTRA, EXTRA_PERSON * extra), f"{counts[lead]} people", False)
     elif lead == "vehicle" and extra > 0:
         add("count", min(MAX_EXTRA, EXTRA_VEHICLE * extra), f"{counts[lead]} vehicles", False)
-    if person and "vehicle" in counts:
-        add("companion", PERSON_WITH_VEHICLE, "person with a vehicle", scaled=False)
+    if person and "vehicle" in counts and facts.is_dark:  # by day: a delivery van
+        add("companion", PERSON_WITH_VEHICLE, "person with a vehicle after dark", scaled=False)
 
     add(
         "lingering",
         _linger_points(facts.duration_s),
         f"there {facts.duration_s:.0f} s ({facts.frames} frames)",
     )
-    if facts.is_dark:
-        add("dark", DARK, "after dark (sun below the horizon)")
+    if facts.is_dark and facts.local_hour in NIGHT_HOURS:
+        add("dark", DARK, "night, after dark (sun below the horizon)")
     if facts.local_hour in DEEP_NIGHT_HOURS:
         add("night", DEEP_NIGHT, f"deep night ({facts.local_hour:02d}:00)")
     if facts.unusual is not None:
@@ -162,7 +164,9 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
             f"{'unusual' if rarity > UNUSUAL_NEUTRAL else 'usual'} for this camera at this hour "
             f"(rarity {rarity:.2f})",
         )
-    if facts.people_home is None:
+    if facts.people_home is None and facts.alarm_state in AWAY_ALARMS:
+        add("people_home", NOBODY_HOME, f"nobody home (alarm {_spoken(facts.alarm_state)})")
+    elif facts.people_home is None:
         if weight:  # say so where presence would have counted
             factors.append(RiskFactor("people_home", 0, "presence unknown: +0"))
     elif facts.people_home <= 0:
@@ -170,7 +174,7 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
     elif not facts.is_dark:
         add("people_home", HOME_AND_AWAKE, f"{facts.people_home} at home, daytime")
     if facts.alarm_state in ALARM:
-        add("alarm", ALARM[facts.alarm_state], f"alarm {facts.alarm_state.replace('_', ' ')}")
+        add("alarm", ALARM[facts.alarm_state], f"alarm {_spoken(facts.alarm_state)}")
     if person and facts.guests_expected:
         add("guests", GUESTS, "guests expected", scaled=False)
     if (
@@ -183,6 +187,10 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
 
     total = sum(f.contribution for f in factors)
     return RiskPrior(max(0, min(100, total)), tuple(factors))
+
+
+def _spoken(state: str) -> str:
+    return state.replace("_", " ")
 
 
 def _linger_points(duration_s: float) -> int:
