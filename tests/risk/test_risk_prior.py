@@ -108,6 +108,10 @@ def test_lingering_raises_by_duration_not_by_frames() -> None:
     assert found[0] > 0
     assert found[1] == f"there 120 s (6 frames): {found[0]:+d}"
     assert factor("lingering", frames=1, duration_s=0) is None
+    # Where people usually are at this hour (the gardener, neighbours), staying is routine.
+    assert score(duration_s=600, unusual=0.3) == score(unusual=0.3)
+    assert factor("lingering", duration_s=600, unusual=0.3) == (0, "there 600 s, as usual here: +0")
+    assert score(duration_s=600, unusual=0.4) > score(unusual=0.4)
 
 
 def test_darkness_at_night_and_deep_night_raise_evening_darkness_does_not() -> None:
@@ -142,6 +146,10 @@ def test_camera_role_orders_person_risk() -> None:
     assert roles == sorted(roles, reverse=True)
     assert roles[0] > roles[-1]
     assert score(camera_role="attic") == score(camera_role="other")
+    # A camera without a role (a factory folder name) is taken to watch a way in.
+    assert score(camera_role="other", is_dark=True, local_hour=2) == score(
+        is_dark=True, local_hour=2
+    )
     street = factor("object", camera_role="street")
     assert street is not None
     assert street[1].startswith("person on the street:")
@@ -180,6 +188,21 @@ def test_people_home_in_daylight_lowers_at_night_neutral() -> None:
     assert found is not None
     assert found[1] == f"2 at home, daytime: {found[0]:+d}"
     assert score(people_home=2, is_dark=True) == score(is_dark=True)
+    # Light at 05:00 in summer: the household is asleep, not around.
+    assert factor("people_home", people_home=2, local_hour=5) is None
+
+
+def test_armed_home_at_night_weighs_as_armed_night_and_vacation_most() -> None:
+    """Armed home in the night hours is the household asleep; on vacation nobody is due."""
+    night = {"is_dark": True, "local_hour": 23}
+    assert factor("alarm", alarm_state="armed_home", **night) == (
+        factor("alarm", alarm_state="armed_night", **night)[0],  # type: ignore[index]
+        f"alarm armed home at night: {factor('alarm', alarm_state='armed_night')[0]:+d}",  # type: ignore[index]
+    )
+    assert score(alarm_state="armed_home", local_hour=21) < score(
+        alarm_state="armed_night", local_hour=21
+    )
+    assert score(alarm_state="armed_vacation") > score(alarm_state="armed_away")
 
 
 @pytest.mark.parametrize("state", ["armed_away", "armed_vacation", "armed_night", "triggered"])

@@ -32,14 +32,14 @@ PLACE: Final = {
 
 # Base points for the most concerning group seen, by camera role.
 BASE: Final[dict[str, dict[str, int]]] = {
-    "person": {"entry_point": 25, "yard": 20, "driveway": 18, "other": 15, "street": 5},
+    "person": {"entry_point": 25, "yard": 20, "driveway": 18, "other": 25, "street": 5},
     "vehicle": {"entry_point": 10, "yard": 12, "driveway": 12, "other": 10, "street": 3},
     "animal": dict.fromkeys(ROLES, 3),
     "other": dict.fromkeys(ROLES, 2),
 }
 # How much the context (time, lingering, rarity, home, alarm) matters for a group / role.
 GROUP_WEIGHT: Final = {"person": 1.0, "vehicle": 0.7, "animal": 0.0, "other": 0.0}
-ROLE_WEIGHT: Final = {"entry_point": 1.0, "yard": 1.0, "driveway": 0.9, "other": 0.9, "street": 0.6}
+ROLE_WEIGHT: Final = {"entry_point": 1.0, "yard": 1.0, "driveway": 0.9, "other": 1.0, "street": 0.6}
 
 EXTRA_PERSON = 5  # each person beyond the first, up to MAX_EXTRA
 EXTRA_VEHICLE = 2
@@ -62,7 +62,7 @@ UNUSUAL_SPAN = 20
 ALARM: Final = {
     "triggered": 30,
     "armed_away": 25,
-    "armed_vacation": 25,
+    "armed_vacation": 30,
     "armed_night": 25,
     "armed_home": 15,
     "armed_custom_bypass": 15,
@@ -147,12 +147,19 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
     if person and "vehicle" in counts and facts.is_dark:  # by day: a delivery van
         add("companion", PERSON_WITH_VEHICLE, "person with a vehicle after dark", scaled=False)
 
-    add(
-        "lingering",
-        _linger_points(facts.duration_s),
-        f"there {facts.duration_s:.0f} s ({facts.frames} frames)",
-    )
-    if facts.is_dark and facts.local_hour in NIGHT_HOURS:
+    routine = facts.unusual is not None and facts.unusual < UNUSUAL_NEUTRAL
+    if routine and _linger_points(facts.duration_s):  # the gardener, the neighbours
+        factors.append(
+            RiskFactor("lingering", 0, f"there {facts.duration_s:.0f} s, as usual here: +0")
+        )
+    else:
+        add(
+            "lingering",
+            _linger_points(facts.duration_s),
+            f"there {facts.duration_s:.0f} s ({facts.frames} frames)",
+        )
+    night = facts.local_hour in NIGHT_HOURS
+    if facts.is_dark and night:
         add("dark", DARK, "night, after dark (sun below the horizon)")
     if facts.local_hour in DEEP_NIGHT_HOURS:
         add("night", DEEP_NIGHT, f"deep night ({facts.local_hour:02d}:00)")
@@ -171,9 +178,11 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
             factors.append(RiskFactor("people_home", 0, "presence unknown: +0"))
     elif facts.people_home <= 0:
         add("people_home", NOBODY_HOME, "nobody home")
-    elif not facts.is_dark:
+    elif not facts.is_dark and not night:
         add("people_home", HOME_AND_AWAKE, f"{facts.people_home} at home, daytime")
-    if facts.alarm_state in ALARM:
+    if facts.alarm_state == "armed_home" and night:  # the household is asleep
+        add("alarm", ALARM["armed_night"], "alarm armed home at night")
+    elif facts.alarm_state in ALARM:
         add("alarm", ALARM[facts.alarm_state], f"alarm {_spoken(facts.alarm_state)}")
     if person and facts.guests_expected:
         add("guests", GUESTS, "guests expected", scaled=False)
