@@ -112,6 +112,13 @@ def test_lingering_raises_by_duration_not_by_frames() -> None:
     assert score(duration_s=600, unusual=0.3) == score(unusual=0.3)
     assert factor("lingering", duration_s=600, unusual=0.3) == (0, "there 600 s, as usual here: +0")
     assert score(duration_s=600, unusual=0.4) > score(unusual=0.4)
+    # Someone at home in daylight sees who is there: staying counts half.
+    seen = factor("lingering", duration_s=300, people_home=2)
+    assert seen == (8, "there 300 s, seen from home: +8")
+    assert factor("lingering", duration_s=300, people_home=2, is_dark=True) == (
+        15,
+        "there 300 s (1 frames): +15",
+    )
 
 
 def test_darkness_at_night_and_deep_night_raise_evening_darkness_does_not() -> None:
@@ -155,8 +162,29 @@ def test_camera_role_orders_person_risk() -> None:
     assert street[1].startswith("person on the street:")
 
 
+def test_passers_by_on_the_street_ignore_the_hour_and_the_alarm() -> None:
+    """A pedestrian at midnight or a car at 01:00 passing the house is not about the house;
+    staying there at night is."""
+    night = {"camera_role": "street", "is_dark": True, "local_hour": 0}
+    passing = compute_prior(replace(NEUTRAL, **night, duration_s=8, alarm_state="armed_night"))
+    assert passing.score == score(camera_role="street", duration_s=8)
+    assert passing.level == "low"
+    assert [f.detail for f in passing.factors if f.name == "passing"] == [
+        "passing by on the street: +0"
+    ]
+    assert level_for_score(score(**night, duration_s=240, unusual=0.9)) == "medium"
+    assert factor("passing", camera_role="street") is None  # by day nothing to say
+
+
+def test_a_person_on_camera_while_the_alarm_sounds_is_high_by_day_critical_by_night() -> None:
+    yard = {"camera_role": "yard", "alarm_state": "triggered"}
+    assert level_for_score(score(**yard)) == "high"
+    assert level_for_score(score(**yard, is_dark=True, local_hour=2)) == "critical"
+    assert score(alarm_state="triggered") > score(alarm_state="armed_vacation")
+
+
 def test_street_role_damps_context() -> None:
-    context = {"is_dark": True, "local_hour": 2, "alarm_state": "armed_away"}
+    context = {"is_dark": True, "local_hour": 2, "alarm_state": "armed_away", "duration_s": 90}
     gain_street = score(camera_role="street", **context) - score(camera_role="street")
     gain_yard = score(camera_role="yard", **context) - score(camera_role="yard")
     assert 0 < gain_street < gain_yard

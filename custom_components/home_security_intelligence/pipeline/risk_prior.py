@@ -47,6 +47,7 @@ MAX_EXTRA = 10
 PERSON_WITH_VEHICLE = 5
 # Lingering: (seconds from the first to the last detection, points), the most that applies.
 LINGER: Final = ((60, 5), (120, 10), (300, 15))
+LINGER_SEEN = 0.5  # while people are home and awake
 DARK = 8  # sun below the horizon in the night hours; evening darkness is ordinary
 NIGHT_HOURS: Final = frozenset({22, 23, 0, 1, 2, 3, 4, 5})
 DEEP_NIGHT = 30  # local hours 0-4
@@ -60,7 +61,7 @@ DELIVERY_SHORT_S = 120.0
 UNUSUAL_NEUTRAL = 0.4  # rarity below this lowers the score, above it raises it
 UNUSUAL_SPAN = 20
 ALARM: Final = {
-    "triggered": 30,
+    "triggered": 50,  # the panel's own sensors found an intrusion; the camera sees who
     "armed_away": 25,
     "armed_vacation": 30,
     "armed_night": 25,
@@ -147,21 +148,23 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
     if person and "vehicle" in counts and facts.is_dark:  # by day: a delivery van
         add("companion", PERSON_WITH_VEHICLE, "person with a vehicle after dark", scaled=False)
 
-    routine = facts.unusual is not None and facts.unusual < UNUSUAL_NEUTRAL
-    if routine and _linger_points(facts.duration_s):  # the gardener, the neighbours
-        factors.append(
-            RiskFactor("lingering", 0, f"there {facts.duration_s:.0f} s, as usual here: +0")
-        )
-    else:
-        add(
-            "lingering",
-            _linger_points(facts.duration_s),
-            f"there {facts.duration_s:.0f} s ({facts.frames} frames)",
-        )
     night = facts.local_hour in NIGHT_HOURS
-    if facts.is_dark and night:
+    awake_home = bool(facts.people_home) and not facts.is_dark and not night
+    routine = facts.unusual is not None and facts.unusual < UNUSUAL_NEUTRAL
+    there = f"there {facts.duration_s:.0f} s"
+    if routine and _linger_points(facts.duration_s):  # the gardener, the neighbours
+        factors.append(RiskFactor("lingering", 0, f"{there}, as usual here: +0"))
+    elif awake_home:  # someone at home sees who it is
+        add("lingering", _linger_points(facts.duration_s) * LINGER_SEEN, f"{there}, seen from home")
+    else:
+        add("lingering", _linger_points(facts.duration_s), f"{there} ({facts.frames} frames)")
+    # Passers-by on the street are normal at any hour and do not concern the house.
+    passing = role == "street" and facts.duration_s < LINGER[0][0]
+    if passing and weight and (night or facts.alarm_state in ALARM):
+        factors.append(RiskFactor("passing", 0, "passing by on the street: +0"))
+    if facts.is_dark and night and not passing:
         add("dark", DARK, "night, after dark (sun below the horizon)")
-    if facts.local_hour in DEEP_NIGHT_HOURS:
+    if facts.local_hour in DEEP_NIGHT_HOURS and not passing:
         add("night", DEEP_NIGHT, f"deep night ({facts.local_hour:02d}:00)")
     if facts.unusual is not None:
         rarity = min(1.0, max(0.0, facts.unusual))
@@ -178,9 +181,11 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
             factors.append(RiskFactor("people_home", 0, "presence unknown: +0"))
     elif facts.people_home <= 0:
         add("people_home", NOBODY_HOME, "nobody home")
-    elif not facts.is_dark and not night:
+    elif awake_home:
         add("people_home", HOME_AND_AWAKE, f"{facts.people_home} at home, daytime")
-    if facts.alarm_state == "armed_home" and night:  # the household is asleep
+    if passing:
+        pass
+    elif facts.alarm_state == "armed_home" and night:  # the household is asleep
         add("alarm", ALARM["armed_night"], "alarm armed home at night")
     elif facts.alarm_state in ALARM:
         add("alarm", ALARM[facts.alarm_state], f"alarm {_spoken(facts.alarm_state)}")
