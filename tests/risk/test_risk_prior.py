@@ -176,6 +176,23 @@ def test_passers_by_on_the_street_ignore_the_hour_and_the_alarm() -> None:
     assert factor("passing", camera_role="street") is None  # by day nothing to say
 
 
+def test_a_short_call_at_the_door_by_day_halves_the_empty_house_and_the_alarm() -> None:
+    """A courier or canvasser at the door while we are out is worth a glance, not urgent;
+    staying there, another camera or the night hours count in full."""
+    away = {"people_home": 0, "alarm_state": "armed_away", "unusual": 0.5}
+    call = compute_prior(replace(NEUTRAL, **away, duration_s=20, local_hour=13))
+    assert call.level == "medium"
+    details = {f.name: f.detail for f in call.factors}
+    assert details["people_home"] == "nobody home, a caller at the door: +5"
+    assert details["alarm"] == "alarm armed away, a caller at the door: +12"
+    assert level_for_score(score(**away, duration_s=90, local_hour=13)) == "high"
+    yard = factor("alarm", **away, duration_s=20, local_hour=13, camera_role="yard")
+    assert yard == (25, "alarm armed away: +25")
+    night = factor("alarm", **away, duration_s=20, local_hour=23, is_dark=True)
+    assert night == (25, "alarm armed away: +25")
+    assert factor("alarm", alarm_state="triggered", duration_s=20) == (50, "alarm triggered: +50")
+
+
 def test_a_person_on_camera_while_the_alarm_sounds_is_high_by_day_critical_by_night() -> None:
     yard = {"camera_role": "yard", "alarm_state": "triggered"}
     assert level_for_score(score(**yard)) == "high"
@@ -205,9 +222,8 @@ def test_unusual_raises_usual_lowers_none_is_silent() -> None:
 
 def test_nobody_home_raises_person_risk() -> None:
     assert score(people_home=0) > score(people_home=None)
-    found = factor("people_home", people_home=0)
-    assert found is not None
-    assert found[1] == f"nobody home: {found[0]:+d}"
+    found = factor("people_home", people_home=0, camera_role="yard")
+    assert found == (10, "nobody home: +10")
 
 
 def test_people_home_in_daylight_lowers_at_night_neutral() -> None:
@@ -224,9 +240,10 @@ def test_armed_home_at_night_weighs_as_armed_night_and_vacation_most() -> None:
     """Armed home in the night hours is the household asleep; on vacation nobody is due."""
     night = {"is_dark": True, "local_hour": 23}
     assert factor("alarm", alarm_state="armed_home", **night) == (
-        factor("alarm", alarm_state="armed_night", **night)[0],  # type: ignore[index]
-        f"alarm armed home at night: {factor('alarm', alarm_state='armed_night')[0]:+d}",  # type: ignore[index]
+        25,
+        "alarm armed home at night: +25",
     )
+    assert factor("alarm", alarm_state="armed_night", **night) == (25, "alarm armed night: +25")
     assert score(alarm_state="armed_home", local_hour=21) < score(
         alarm_state="armed_night", local_hour=21
     )
@@ -245,19 +262,17 @@ def test_disarmed_and_other_alarm_states_are_neutral(state: str | None) -> None:
 
 
 def test_alarm_detail_names_the_state() -> None:
-    found = factor("alarm", alarm_state="armed_away")
-    assert found is not None
-    assert found[1] == f"alarm armed away: {found[0]:+d}"
+    assert factor("alarm", alarm_state="armed_away", camera_role="yard") == (
+        25,
+        "alarm armed away: +25",
+    )
 
 
 @pytest.mark.parametrize("state", ["armed_away", "armed_vacation"])
 def test_an_away_alarm_says_nobody_is_home_when_presence_is_unknown(state: str) -> None:
     """Armed away is the household saying the house is empty; tracked presence wins."""
-    found = factor("people_home", alarm_state=state)
-    assert found == (
-        factor("people_home", people_home=0)[0],  # type: ignore[index]
-        f"nobody home (alarm {state.replace('_', ' ')}): +10",
-    )
+    found = factor("people_home", alarm_state=state, camera_role="yard")
+    assert found == (10, f"nobody home (alarm {state.replace('_', ' ')}): +10")
     assert factor("people_home", alarm_state=state, people_home=1) == (-5, "1 at home, daytime: -5")
     assert factor("people_home", alarm_state="armed_night") == (0, "presence unknown: +0")
 

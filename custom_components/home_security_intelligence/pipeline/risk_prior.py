@@ -48,6 +48,7 @@ PERSON_WITH_VEHICLE = 5
 # Lingering: (seconds from the first to the last detection, points), the most that applies.
 LINGER: Final = ((60, 5), (120, 10), (300, 15))
 LINGER_SEEN = 0.5  # while people are home and awake
+CALLER = 0.5  # an empty house and an armed alarm, for a short call at the door by day
 DARK = 8  # sun below the horizon in the night hours; evening darkness is ordinary
 NIGHT_HOURS: Final = frozenset({22, 23, 0, 1, 2, 3, 4, 5})
 DEEP_NIGHT = 30  # local hours 0-4
@@ -174,13 +175,21 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
             f"{'unusual' if rarity > UNUSUAL_NEUTRAL else 'usual'} for this camera at this hour "
             f"(rarity {rarity:.2f})",
         )
+    # A short call at the door outside the night hours is a courier or a canvasser: an
+    # empty house and an armed alarm count half for it.
+    caller = role == "entry_point" and facts.duration_s < LINGER[0][0] and not night
+    away, at_door = (CALLER, ", a caller at the door") if caller else (1.0, "")
     if facts.people_home is None and facts.alarm_state in AWAY_ALARMS:
-        add("people_home", NOBODY_HOME, f"nobody home (alarm {_spoken(facts.alarm_state)})")
+        add(
+            "people_home",
+            NOBODY_HOME * away,
+            f"nobody home (alarm {_spoken(facts.alarm_state)}){at_door}",
+        )
     elif facts.people_home is None:
         if weight:  # say so where presence would have counted
             factors.append(RiskFactor("people_home", 0, "presence unknown: +0"))
     elif facts.people_home <= 0:
-        add("people_home", NOBODY_HOME, "nobody home")
+        add("people_home", NOBODY_HOME * away, f"nobody home{at_door}")
     elif awake_home:
         add("people_home", HOME_AND_AWAKE, f"{facts.people_home} at home, daytime")
     if passing:
@@ -188,7 +197,8 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
     elif facts.alarm_state == "armed_home" and night:  # the household is asleep
         add("alarm", ALARM["armed_night"], "alarm armed home at night")
     elif facts.alarm_state in ALARM:
-        add("alarm", ALARM[facts.alarm_state], f"alarm {_spoken(facts.alarm_state)}")
+        share, note = (1.0, "") if facts.alarm_state == "triggered" else (away, at_door)
+        add("alarm", ALARM[facts.alarm_state] * share, f"alarm {_spoken(facts.alarm_state)}{note}")
     if person and facts.guests_expected:
         add("guests", GUESTS, "guests expected", scaled=False)
     if (
