@@ -1,14 +1,19 @@
-"""The prior alone on the held-out scenarios of 2026-11-29, by themselves (never tuned on).
+"""The prior alone on the held-out sets of 2026-11-29, each by itself.
 
 Pure Python, no HA: the same facts `scripts/eval-risk` feeds through the integration, with
-roles (the household's roles and entities) and as installed (no household entities, the
-role the camera's folder name suggests). The floors are the figures measured when the
-weights were fixed; the issue's targets are 90 % with roles and 85 % as installed.
+roles (the household's roles and entities) and as installed (no presence, guests or
+delivery entities, HA's only alarm panel, the role the camera's folder name suggests).
+The newest set (`HELD_OUT`) was committed before the last re-weighing and never tuned on;
+its floors are the figures measured when the weights were fixed. The earlier sets were
+each measured once, then tuned on: their floors are in-sample and guard against a
+re-weighing that undoes what they taught. The issue's targets are 90 % with roles and
+85 % as installed, with no high or critical scenario scored low.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +23,7 @@ from custom_components.home_security_intelligence.pipeline.risk_prior import (
     compute_prior,
 )
 
-from .scenario_facts import HELD_OUT, TUNING, as_installed, load, with_roles
+from .scenario_facts import EARLIER_HELD_OUT, HELD_OUT, TUNING, as_installed, load, with_roles
 
 BANDS = ("low", "medium", "high", "critical")
 type Facts = Callable[[dict[str, Any]], RiskFacts]
@@ -35,11 +40,14 @@ def _score(scenarios: list[dict[str, Any]], facts: Facts) -> tuple[int, list[str
     return hits, high_as_low
 
 
-def test_held_out_set_is_separate_broad_and_well_formed() -> None:
-    scenarios = load(HELD_OUT)
+@pytest.mark.parametrize("path", [*EARLIER_HELD_OUT, HELD_OUT], ids=lambda p: p.stem)
+def test_held_out_sets_are_separate_broad_and_well_formed(path: Path) -> None:
+    scenarios = load(path)
     assert len(scenarios) >= 20
-    assert all(s["holdout"] == "2026-11-29" and not s.get("quick") for s in scenarios)
-    assert not {s["id"] for s in scenarios} & {s["id"] for s in load(TUNING)}
+    tag = scenarios[0]["holdout"]
+    assert all(s["holdout"] == tag and not s.get("quick") for s in scenarios)
+    others = [TUNING, *(p for p in (*EARLIER_HELD_OUT, HELD_OUT) if p != path)]
+    assert not {s["id"] for s in scenarios} & {s["id"] for p in others for s in load(p)}
     assert len({s["id"] for s in scenarios}) == len(scenarios)
     for s in scenarios:
         assert 1 <= len(s["expect"]) <= 2
@@ -59,18 +67,39 @@ def test_held_out_set_is_separate_broad_and_well_formed() -> None:
 
 @pytest.mark.parametrize(
     ("facts", "floor"),
-    [pytest.param(with_roles, 27, id="with-roles"), pytest.param(as_installed, 22, id="installed")],
+    [pytest.param(with_roles, 26, id="with-roles"), pytest.param(as_installed, 22, id="installed")],
 )
-def test_prior_on_the_held_out_set_by_itself(facts: Facts, floor: int) -> None:
-    """Measured 27/30 with roles (target 90 %: met), 22/30 as installed (target 85 %: missed)."""
+def test_prior_on_the_newest_held_out_set_by_itself(facts: Facts, floor: int) -> None:
+    """Measured 26/30 with roles (prior + LLM in HA: 28/30) and 22/30 as installed."""
     scenarios = load(HELD_OUT)
     hits, high_as_low = _score(scenarios, facts)
     assert hits >= floor, f"{hits}/{len(scenarios)}"
     assert not high_as_low
 
 
+@pytest.mark.parametrize(
+    ("path", "roles", "installed"),
+    [
+        (path, *floors)
+        for path, floors in zip(
+            EARLIER_HELD_OUT, ((30, 29), (28, 28), (26, 22), (26, 21)), strict=True
+        )
+    ],
+    ids=lambda value: value.stem if isinstance(value, Path) else str(value),
+)
+def test_prior_on_earlier_held_out_sets_by_themselves(
+    path: Path, roles: int, installed: int
+) -> None:
+    """In-sample since a later re-weighing tuned on them: the figures when the weights were fixed."""
+    scenarios = load(path)
+    for facts, floor in ((with_roles, roles), (as_installed, installed)):
+        hits, high_as_low = _score(scenarios, facts)
+        assert hits >= floor, f"{facts.__name__}: {hits}/{len(scenarios)}"
+        assert not high_as_low
+
+
 def test_prior_on_the_2026_11_24_held_out_subset_by_itself() -> None:
-    """The earlier held-out scenarios, now part of the tuning set, are still checked alone."""
+    """The earliest held-out scenarios, now part of the tuning set, are still checked alone."""
     scenarios = [s for s in load(TUNING) if s.get("holdout")]
     hits, high_as_low = _score(scenarios, with_roles)
     assert hits >= 15, f"{hits}/{len(scenarios)}"
