@@ -122,7 +122,6 @@ def group_of(object_class: str) -> str:
 
 def compute_prior(facts: RiskFacts) -> RiskPrior:
     """Score the facts; every non-zero contribution is listed as a factor."""
-    role = facts.camera_role if facts.camera_role in ROLES else "other"
     counts: dict[str, int] = {}
     for cls, count in facts.objects.items():
         if count > 0:
@@ -130,87 +129,120 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
             counts[group] = max(counts.get(group, 0), count)
     if not counts:
         return RiskPrior(0, ())
-    lead = next(g for g in GROUP_ORDER if g in counts)
-    person = lead == "person"
-    weight = GROUP_WEIGHT[lead] * ROLE_WEIGHT[role]
-    factors: list[RiskFactor] = []
+    tally = _Tally(facts, counts)
+    tally.seen()
+    tally.stay()
+    tally.hour()
+    tally.household()
+    total = sum(f.contribution for f in tally.factors)
+    return RiskPrior(max(0, min(100, total)), tuple(tally.factors))
 
-    def add(name: str, points: float, text: str, scaled: bool = True) -> None:
-        value = round(points * weight) if scaled else round(points)
+
+class _Tally:
+    """The factors of one batch, added stage by stage: what, how long, when, who."""
+
+    def __init__(self, facts: RiskFacts, counts: dict[str, int]) -> None:
+        self.facts = facts
+        self.counts = counts
+        self.role = facts.camera_role if facts.camera_role in ROLES else "other"
+        self.lead = next(g for g in GROUP_ORDER if g in counts)
+        self.person = self.lead == "person"
+        self.weight = GROUP_WEIGHT[self.lead] * ROLE_WEIGHT[self.role]
+        self.factors: list[RiskFactor] = []
+        self.night = facts.local_hour in NIGHT_HOURS
+        short = facts.duration_s < LINGER[0][0]
+        # Passers-by on the street are normal at any hour and do not concern the house.
+        self.passing = self.role == "street" and short
+        # A short call at the door outside the night hours is a courier or a canvasser.
+        self.caller = self.role == "entry_point" and short and not self.night
+        self.awake_home = bool(facts.people_home) and not facts.is_dark and not self.night
+
+    def add(self, name: str, points: float, text: str, scaled: bool = True) -> None:
+        """Add a factor (scaled by how much context matters here) unless it rounds to 0."""
+        value = round(points * self.weight) if scaled else round(points)
         if value:
-            factors.append(RiskFactor(name, value, f"{text}: {value:+d}"))
+            self.factors.append(RiskFactor(name, value, f"{text}: {value:+d}"))
 
-    add("object", BASE[lead][role], f"{lead} {PLACE[role]}", scaled=False)
-    extra = counts[lead] - 1
-    if person and extra > 0:
-        add("count", min(MAX_EXTRA, EXTRA_PERSON * extra), f"{counts[lead]} people", False)
-    elif lead == "vehicle" and extra > 0:
-        add("count", min(MAX_EXTRA, EXTRA_VEHICLE * extra), f"{counts[lead]} vehicles", False)
-    if person and "vehicle" in counts and facts.is_dark:  # by day: a delivery van
-        add("companion", PERSON_WITH_VEHICLE, "person with a vehicle after dark", scaled=False)
+    def note(self, name: str, text: str) -> None:
+        """Say why something that would have counted does not."""
+        self.factors.append(RiskFactor(name, 0, f"{text}: +0"))
 
-    night = facts.local_hour in NIGHT_HOURS
-    awake_home = bool(facts.people_home) and not facts.is_dark and not night
-    routine = facts.unusual is not None and facts.unusual < UNUSUAL_NEUTRAL
-    there = f"there {facts.duration_s:.0f} s"
-    if routine and _linger_points(facts.duration_s):  # the gardener, the neighbours
-        factors.append(RiskFactor("lingering", 0, f"{there}, as usual here: +0"))
-    elif awake_home:  # someone at home sees who it is
-        add("lingering", _linger_points(facts.duration_s) * LINGER_SEEN, f"{there}, seen from home")
-    else:
-        add("lingering", _linger_points(facts.duration_s), f"{there} ({facts.frames} frames)")
-    # Passers-by on the street are normal at any hour and do not concern the house.
-    passing = role == "street" and facts.duration_s < LINGER[0][0]
-    if passing and weight and (night or facts.alarm_state in ALARM):
-        factors.append(RiskFactor("passing", 0, "passing by on the street: +0"))
-    if facts.is_dark and night and not passing:
-        add("dark", DARK, "night, after dark (sun below the horizon)")
-    if facts.local_hour in DEEP_NIGHT_HOURS and not passing:
-        add("night", DEEP_NIGHT, f"deep night ({facts.local_hour:02d}:00)")
-    if facts.unusual is not None:
-        rarity = min(1.0, max(0.0, facts.unusual))
-        add(
-            "unusual",
-            (rarity - UNUSUAL_NEUTRAL) * UNUSUAL_SPAN,
-            f"{'unusual' if rarity > UNUSUAL_NEUTRAL else 'usual'} for this camera at this hour "
-            f"(rarity {rarity:.2f})",
-        )
-    # A short call at the door outside the night hours is a courier or a canvasser: an
-    # empty house and an armed alarm count half for it.
-    caller = role == "entry_point" and facts.duration_s < LINGER[0][0] and not night
-    away, at_door = (CALLER, ", a caller at the door") if caller else (1.0, "")
-    if facts.people_home is None and facts.alarm_state in AWAY_ALARMS:
-        add(
-            "people_home",
-            NOBODY_HOME * away,
-            f"nobody home (alarm {_spoken(facts.alarm_state)}){at_door}",
-        )
-    elif facts.people_home is None:
-        if weight:  # say so where presence would have counted
-            factors.append(RiskFactor("people_home", 0, "presence unknown: +0"))
-    elif facts.people_home <= 0:
-        add("people_home", NOBODY_HOME * away, f"nobody home{at_door}")
-    elif awake_home:
-        add("people_home", HOME_AND_AWAKE, f"{facts.people_home} at home, daytime")
-    if passing:
-        pass
-    elif facts.alarm_state == "armed_home" and night:  # the household is asleep
-        add("alarm", ALARM["armed_night"], "alarm armed home at night")
-    elif facts.alarm_state in ALARM:
-        share, note = (1.0, "") if facts.alarm_state == "triggered" else (away, at_door)
-        add("alarm", ALARM[facts.alarm_state] * share, f"alarm {_spoken(facts.alarm_state)}{note}")
-    if person and facts.guests_expected:
-        add("guests", GUESTS, "guests expected", scaled=False)
-    if (
-        person
-        and facts.delivery_expected
-        and role == "entry_point"
-        and facts.duration_s < DELIVERY_SHORT_S
-    ):
-        add("delivery", DELIVERY, "delivery expected, short visit", scaled=False)
+    def seen(self) -> None:
+        """Add what was seen, where, and how many."""
+        lead, counts = self.lead, self.counts
+        self.add("object", BASE[lead][self.role], f"{lead} {PLACE[self.role]}", scaled=False)
+        extra = counts[lead] - 1
+        if self.person and extra > 0:
+            self.add("count", min(MAX_EXTRA, EXTRA_PERSON * extra), f"{counts[lead]} people", False)
+        elif lead == "vehicle" and extra > 0:
+            self.add(
+                "count", min(MAX_EXTRA, EXTRA_VEHICLE * extra), f"{counts[lead]} vehicles", False
+            )
+        if self.person and "vehicle" in counts and self.facts.is_dark:  # by day: a delivery van
+            self.add("companion", PERSON_WITH_VEHICLE, "person with a vehicle after dark", False)
 
-    total = sum(f.contribution for f in factors)
-    return RiskPrior(max(0, min(100, total)), tuple(factors))
+    def stay(self) -> None:
+        """Add how long it stayed: routine where people usually are, half when seen from home."""
+        facts = self.facts
+        points = _linger_points(facts.duration_s)
+        there = f"there {facts.duration_s:.0f} s"
+        if facts.unusual is not None and facts.unusual < UNUSUAL_NEUTRAL and points:
+            self.note("lingering", f"{there}, as usual here")  # the gardener, the neighbours
+        elif self.awake_home:  # someone at home sees who it is
+            self.add("lingering", points * LINGER_SEEN, f"{there}, seen from home")
+        else:
+            self.add("lingering", points, f"{there} ({facts.frames} frames)")
+
+    def hour(self) -> None:
+        """Add when: darkness in the night hours, deep night, and how unusual the hour is."""
+        facts = self.facts
+        if self.passing and self.weight and (self.night or facts.alarm_state in ALARM):
+            self.note("passing", "passing by on the street")
+        if facts.is_dark and self.night and not self.passing:
+            self.add("dark", DARK, "night, after dark (sun below the horizon)")
+        if facts.local_hour in DEEP_NIGHT_HOURS and not self.passing:
+            self.add("night", DEEP_NIGHT, f"deep night ({facts.local_hour:02d}:00)")
+        if facts.unusual is not None:
+            rarity = min(1.0, max(0.0, facts.unusual))
+            self.add(
+                "unusual",
+                (rarity - UNUSUAL_NEUTRAL) * UNUSUAL_SPAN,
+                f"{'unusual' if rarity > UNUSUAL_NEUTRAL else 'usual'} for this camera at this "
+                f"hour (rarity {rarity:.2f})",
+            )
+
+    def household(self) -> None:
+        """Add who is home, the alarm, and whom the household expects."""
+        facts = self.facts
+        share, at_door = (CALLER, ", a caller at the door") if self.caller else (1.0, "")
+        if facts.people_home is None and facts.alarm_state in AWAY_ALARMS:
+            alarm = _spoken(facts.alarm_state)
+            self.add("people_home", NOBODY_HOME * share, f"nobody home (alarm {alarm}){at_door}")
+        elif facts.people_home is None:
+            if self.weight:  # say so where presence would have counted
+                self.note("people_home", "presence unknown")
+        elif facts.people_home <= 0:
+            self.add("people_home", NOBODY_HOME * share, f"nobody home{at_door}")
+        elif self.awake_home:
+            self.add("people_home", HOME_AND_AWAKE, f"{facts.people_home} at home, daytime")
+        if self.passing:
+            pass
+        elif facts.alarm_state == "armed_home" and self.night:  # the household is asleep
+            self.add("alarm", ALARM["armed_night"], "alarm armed home at night")
+        elif facts.alarm_state == "triggered":
+            self.add("alarm", ALARM["triggered"], "alarm triggered")
+        elif facts.alarm_state in ALARM:
+            alarm = _spoken(facts.alarm_state)
+            self.add("alarm", ALARM[facts.alarm_state] * share, f"alarm {alarm}{at_door}")
+        if self.person and facts.guests_expected:
+            self.add("guests", GUESTS, "guests expected", scaled=False)
+        if (
+            self.person
+            and facts.delivery_expected
+            and self.role == "entry_point"
+            and facts.duration_s < DELIVERY_SHORT_S
+        ):
+            self.add("delivery", DELIVERY, "delivery expected, short visit", scaled=False)
 
 
 def _spoken(state: str) -> str:
