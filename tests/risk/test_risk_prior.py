@@ -70,16 +70,19 @@ def test_group_of_is_case_insensitive_and_defaults_to_other() -> None:
     assert group_of("umbrella") == "other"
 
 
-def test_most_concerning_group_leads_and_person_with_vehicle_adds_after_dark() -> None:
-    night = {"is_dark": True, "local_hour": 23}
+def test_most_concerning_group_leads_and_person_with_vehicle_adds_at_night() -> None:
+    night = {"is_dark": True, "local_hour": 2}
     person = score(objects={"person": 1}, **night)
     both = score(objects={"person": 1, "car": 1}, **night)
     assert both > person
     companion = factor("companion", objects={"person": 1, "car": 1}, **night)
     assert companion is not None
-    assert companion[1] == f"person with a vehicle after dark: {companion[0]:+d}"
-    # By day a person with a van at the door is a delivery: the vehicle adds nothing.
+    assert companion[1] == f"person with a vehicle at night: {companion[0]:+d}"
+    # By day a person with a van at the door is a delivery, at 23:00 someone coming home:
+    # the vehicle adds nothing.
     assert score(objects={"person": 1, "truck": 1}) == score(objects={"person": 1})
+    late = {"is_dark": True, "local_hour": 23}
+    assert score(objects={"person": 1, "car": 1}, **late) == score(objects={"person": 1}, **late)
     assert score(objects={"cat": 1, "umbrella": 3}) == score(objects={"cat": 1})
 
 
@@ -121,13 +124,13 @@ def test_lingering_raises_by_duration_not_by_frames() -> None:
     )
 
 
-def test_darkness_at_night_and_deep_night_raise_evening_darkness_does_not() -> None:
+def test_darkness_in_the_evening_less_than_at_night_and_deep_night_most() -> None:
     day = score()
     dusk = score(is_dark=True, local_hour=19)
     late = score(is_dark=True, local_hour=22)
     night = score(is_dark=True, local_hour=2)
-    assert day == dusk < late < night
-    assert factor("dark", is_dark=True, local_hour=19) is None
+    assert day < dusk < late < night
+    assert factor("dark", is_dark=True, local_hour=19) == (5, "evening, after dark: +5")
     dark = factor("dark", is_dark=True, local_hour=23)
     assert dark is not None
     assert dark[1] == f"night, after dark (sun below the horizon): {dark[0]:+d}"

@@ -49,7 +49,8 @@ PERSON_WITH_VEHICLE = 5
 LINGER: Final = ((60, 5), (120, 10), (300, 15))
 LINGER_SEEN = 0.5  # while people are home and awake
 CALLER = 0.5  # an empty house and an armed alarm, for a short call at the door by day
-DARK = 8  # sun below the horizon in the night hours; evening darkness is ordinary
+DARK = 8  # sun below the horizon in the night hours
+EVENING_DARK = 5  # before 22:00 or after 06:00: visiting time, but who is it?
 NIGHT_HOURS: Final = frozenset({22, 23, 0, 1, 2, 3, 4, 5})
 DEEP_NIGHT = 30  # local hours 0-4
 DEEP_NIGHT_HOURS: Final = range(5)
@@ -178,8 +179,9 @@ class _Tally:
             self.add(
                 "count", min(MAX_EXTRA, EXTRA_VEHICLE * extra), f"{counts[lead]} vehicles", False
             )
-        if self.person and "vehicle" in counts and self.facts.is_dark:  # by day: a delivery van
-            self.add("companion", PERSON_WITH_VEHICLE, "person with a vehicle after dark", False)
+        if self.person and "vehicle" in counts and self.facts.local_hour in DEEP_NIGHT_HOURS:
+            # Earlier it is a delivery van or someone of the household coming home.
+            self.add("companion", PERSON_WITH_VEHICLE, "person with a vehicle at night", False)
 
     def stay(self) -> None:
         """Add how long it stayed: routine where people usually are, half when seen from home."""
@@ -200,6 +202,8 @@ class _Tally:
             self.note("passing", "passing by on the street")
         if facts.is_dark and self.night and not self.passing:
             self.add("dark", DARK, "night, after dark (sun below the horizon)")
+        elif facts.is_dark and not self.passing:
+            self.add("dark", EVENING_DARK, "evening, after dark")
         if facts.local_hour in DEEP_NIGHT_HOURS and not self.passing:
             self.add("night", DEEP_NIGHT, f"deep night ({facts.local_hour:02d}:00)")
         if facts.unusual is not None:
