@@ -67,10 +67,10 @@ def test_held_out_sets_are_separate_broad_and_well_formed(path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("facts", "floor"),
-    [pytest.param(with_roles, 26, id="with-roles"), pytest.param(as_installed, 22, id="installed")],
+    [pytest.param(with_roles, 28, id="with-roles"), pytest.param(as_installed, 26, id="installed")],
 )
 def test_prior_on_the_newest_held_out_set_by_itself(facts: Facts, floor: int) -> None:
-    """Measured 26/30 with roles (prior + LLM in HA: 28/30) and 22/30 as installed."""
+    """Measured 28/30 with roles and 26/30 as installed (prior + LLM in HA: the same)."""
     scenarios = load(HELD_OUT)
     hits, high_as_low = _score(scenarios, facts)
     assert hits >= floor, f"{hits}/{len(scenarios)}"
@@ -82,7 +82,7 @@ def test_prior_on_the_newest_held_out_set_by_itself(facts: Facts, floor: int) ->
     [
         (path, *floors)
         for path, floors in zip(
-            EARLIER_HELD_OUT, ((29, 28), (28, 28), (27, 23), (28, 23)), strict=True
+            EARLIER_HELD_OUT, ((29, 28), (28, 28), (27, 23), (28, 23), (28, 24)), strict=True
         )
     ],
     ids=lambda value: value.stem if isinstance(value, Path) else str(value),
