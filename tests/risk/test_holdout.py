@@ -3,8 +3,9 @@
 Pure Python, no HA: the same facts `scripts/eval-risk` feeds through the integration, with
 roles (the household's roles and entities) and as installed (no presence, guests or
 delivery entities, HA's only alarm panel, the role the camera's folder name suggests).
-The newest set (`HELD_OUT`) was committed before the last re-weighing and never tuned on;
-its floors are the figures measured when the weights were fixed. The earlier sets were
+The sets measured on the current weights (`HELD_OUT`: the sixth, committed before the last
+re-weighing, and the seventh, a confirmation set written after it) were never tuned on;
+their floors are the figures measured when the weights were fixed. The earlier sets were
 each measured once, then tuned on: their floors are in-sample and guard against a
 re-weighing that undoes what they taught. The issue's targets are 90 % with roles and
 85 % as installed, with no high or critical scenario scored low.
@@ -40,13 +41,13 @@ def _score(scenarios: list[dict[str, Any]], facts: Facts) -> tuple[int, list[str
     return hits, high_as_low
 
 
-@pytest.mark.parametrize("path", [*EARLIER_HELD_OUT, HELD_OUT], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [*EARLIER_HELD_OUT, *HELD_OUT], ids=lambda p: p.stem)
 def test_held_out_sets_are_separate_broad_and_well_formed(path: Path) -> None:
     scenarios = load(path)
     assert len(scenarios) >= 20
     tag = scenarios[0]["holdout"]
     assert all(s["holdout"] == tag and not s.get("quick") for s in scenarios)
-    others = [TUNING, *(p for p in (*EARLIER_HELD_OUT, HELD_OUT) if p != path)]
+    others = [TUNING, *(p for p in (*EARLIER_HELD_OUT, *HELD_OUT) if p != path)]
     assert not {s["id"] for s in scenarios} & {s["id"] for p in others for s in load(p)}
     assert len({s["id"] for s in scenarios}) == len(scenarios)
     for s in scenarios:
@@ -66,15 +67,21 @@ def test_held_out_sets_are_separate_broad_and_well_formed(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("facts", "floor"),
-    [pytest.param(with_roles, 28, id="with-roles"), pytest.param(as_installed, 26, id="installed")],
+    ("path", "roles", "installed"),
+    [(HELD_OUT[0], 28, 26), (HELD_OUT[1], 25, 21)],
+    ids=lambda value: value.stem if isinstance(value, Path) else str(value),
 )
-def test_prior_on_the_newest_held_out_set_by_itself(facts: Facts, floor: int) -> None:
-    """Measured 28/30 with roles and 26/30 as installed (prior + LLM in HA: the same)."""
-    scenarios = load(HELD_OUT)
-    hits, high_as_low = _score(scenarios, facts)
-    assert hits >= floor, f"{hits}/{len(scenarios)}"
-    assert not high_as_low
+def test_prior_on_the_held_out_sets_of_the_current_weights(
+    path: Path, roles: int, installed: int
+) -> None:
+    """Measured (prior + LLM in HA gave the same): 28/30 and 26/30 on the sixth set,
+    25/30 and 21/30 on the seventh; together 53/60 (88 %) with roles, 47/60 (78 %) as
+    installed, against the targets of 90 % and 85 %."""
+    scenarios = load(path)
+    for facts, floor in ((with_roles, roles), (as_installed, installed)):
+        hits, high_as_low = _score(scenarios, facts)
+        assert hits >= floor, f"{facts.__name__}: {hits}/{len(scenarios)}"
+        assert not high_as_low
 
 
 @pytest.mark.parametrize(

@@ -225,7 +225,7 @@ def test_feedback_scenario_leaves_held_out_high_and_critical_in_band() -> None:
     """
     _, _, given = simulate()
     held_out = [s for s in load(TUNING) if s.get("holdout")]
-    held_out += [s for path in (*EARLIER_HELD_OUT, HELD_OUT) for s in load(path)]
+    held_out += [s for path in (*EARLIER_HELD_OUT, *HELD_OUT) for s in load(path)]
     checked = 0
     for scenario in held_out:
         if not {"high", "critical"} & set(scenario["expect"]):
