@@ -203,6 +203,40 @@ def test_a_person_on_camera_while_the_alarm_sounds_is_high_by_day_critical_by_ni
     assert score(alarm_state="triggered") > score(alarm_state="armed_vacation")
 
 
+def test_the_alarm_guards_the_house_not_the_street() -> None:
+    staying = {"camera_role": "street", "is_dark": True, "local_hour": 3, "duration_s": 300}
+    assert score(**staying, alarm_state="armed_night") == score(**staying)
+    assert factor("alarm", **staying, alarm_state="armed_night") == (
+        0,
+        "alarm armed night, on the street: +0",
+    )
+
+
+def test_critical_needs_an_armed_alarm_or_an_empty_house() -> None:
+    """A stranger in the small hours with nothing configured is high, however long they
+    stay; the household's armed alarm or empty house makes it critical."""
+    prowler = {"camera_role": "yard", "is_dark": True, "local_hour": 2, "duration_s": 300}
+    prior = compute_prior(replace(NEUTRAL, **prowler, unusual=1.0, objects={"person": 3}))
+    assert prior.score == 84
+    assert prior.level == "high"
+    capped = [f for f in prior.factors if f.name == "unconfirmed"]
+    assert len(capped) == 1
+    assert capped[0].contribution < 0
+    assert capped[0].detail == (
+        f"critical needs an armed alarm or an empty house: {capped[0].contribution:+d}"
+    )
+    assert sum(f.contribution for f in prior.factors) == 84
+    for household in (
+        {"alarm_state": "armed_night"},
+        {"people_home": 0},
+        {"alarm_state": "armed_away"},
+    ):
+        assert level_for_score(score(**prowler, unusual=1.0, **household)) == "critical"
+    # Tracked presence with people at home does not confirm it either.
+    busy = {**prowler, "unusual": 1.0, "objects": {"person": 3}}
+    assert factor("unconfirmed", **busy, people_home=2) is not None
+
+
 def test_street_role_damps_context() -> None:
     context = {"is_dark": True, "local_hour": 2, "alarm_state": "armed_away", "duration_s": 90}
     gain_street = score(camera_role="street", **context) - score(camera_role="street")
@@ -243,10 +277,18 @@ def test_armed_home_at_night_weighs_as_armed_night_and_vacation_most() -> None:
     """Armed home in the night hours is the household asleep; on vacation nobody is due."""
     night = {"is_dark": True, "local_hour": 23}
     assert factor("alarm", alarm_state="armed_home", **night) == (
-        25,
-        "alarm armed home at night: +25",
+        30,
+        "alarm armed home at night: +30",
     )
-    assert factor("alarm", alarm_state="armed_night", **night) == (25, "alarm armed night: +25")
+    assert factor("alarm", alarm_state="armed_night", **night) == (30, "alarm armed night: +30")
+    # A dark evening with the alarm armed home: the household is in for the night.
+    evening = {"is_dark": True, "local_hour": 21}
+    assert factor("alarm", alarm_state="armed_home", **evening) == (
+        30,
+        "alarm armed home after dark: +30",
+    )
+    light = {"local_hour": 21, "camera_role": "yard"}
+    assert factor("alarm", alarm_state="armed_home", **light) == (15, "alarm armed home: +15")
     assert score(alarm_state="armed_home", local_hour=21) < score(
         alarm_state="armed_night", local_hour=21
     )

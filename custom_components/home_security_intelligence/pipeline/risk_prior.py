@@ -66,10 +66,11 @@ ALARM: Final = {
     "triggered": 50,  # the panel's own sensors found an intrusion; the camera sees who
     "armed_away": 25,
     "armed_vacation": 30,
-    "armed_night": 25,
+    "armed_night": 30,
     "armed_home": 15,
     "armed_custom_bypass": 15,
 }
+CRITICAL = 85  # the band's first score; the household's own state must confirm it
 MIN_HISTORY = 30  # stored detections needed before a camera has a baseline
 
 
@@ -136,6 +137,15 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
     tally.hour()
     tally.household()
     total = sum(f.contribution for f in tally.factors)
+    if total >= CRITICAL and not tally.household_said_so():
+        tally.factors.append(
+            RiskFactor(
+                "unconfirmed",
+                CRITICAL - 1 - total,
+                f"critical needs an armed alarm or an empty house: {CRITICAL - 1 - total:+d}",
+            )
+        )
+        total = CRITICAL - 1
     return RiskPrior(max(0, min(100, total)), tuple(tally.factors))
 
 
@@ -157,6 +167,15 @@ class _Tally:
         # A short call at the door outside the night hours is a courier or a canvasser.
         self.caller = self.role == "entry_point" and short and not self.night
         self.awake_home = bool(facts.people_home) and not facts.is_dark and not self.night
+
+    def household_said_so(self) -> bool:
+        """Whether the household's own state makes it an emergency: armed, or nobody home."""
+        facts = self.facts
+        return (
+            facts.alarm_state in ALARM
+            or facts.people_home == 0
+            or (facts.people_home is None and facts.alarm_state in AWAY_ALARMS)
+        )
 
     def add(self, name: str, points: float, text: str, scaled: bool = True) -> None:
         """Add a factor (scaled by how much context matters here) unless it rounds to 0."""
@@ -229,10 +248,13 @@ class _Tally:
             self.add("people_home", NOBODY_HOME * share, f"nobody home{at_door}")
         elif self.awake_home:
             self.add("people_home", HOME_AND_AWAKE, f"{facts.people_home} at home, daytime")
-        if self.passing:
-            pass
-        elif facts.alarm_state == "armed_home" and self.night:  # the household is asleep
-            self.add("alarm", ALARM["armed_night"], "alarm armed home at night")
+        if self.role == "street":  # the alarm guards the house, not the street
+            if facts.alarm_state in ALARM and not self.passing and self.weight:
+                self.note("alarm", f"alarm {_spoken(facts.alarm_state)}, on the street")
+        elif facts.alarm_state == "armed_home" and (self.night or facts.is_dark):
+            # Armed home after dark: the household is in for the night.
+            when = "at night" if self.night else "after dark"
+            self.add("alarm", ALARM["armed_night"], f"alarm armed home {when}")
         elif facts.alarm_state == "triggered":
             self.add("alarm", ALARM["triggered"], "alarm triggered")
         elif facts.alarm_state in ALARM:
