@@ -3,9 +3,9 @@
 Pure Python, no HA: the same facts `scripts/eval-risk` feeds through the integration, with
 roles (the household's roles and entities) and as installed (no presence, guests or
 delivery entities, HA's only alarm panel, the role the camera's folder name suggests).
-The sets measured on the current weights (`HELD_OUT`: the sixth, committed before the last
-re-weighing, and the seventh, a confirmation set written after it) were never tuned on;
-their floors are the figures measured when the weights were fixed. The earlier sets were
+The sets measured on the current weights (`HELD_OUT`: the eighth and ninth, committed
+before the last re-weighing) were never tuned on; their floors are the figures measured
+when the weights were fixed. The earlier sets were
 each measured once, then tuned on: their floors are in-sample and guard against a
 re-weighing that undoes what they taught. The issue's targets are 90 % with roles and
 85 % as installed, with no high or critical scenario scored low.
@@ -68,15 +68,15 @@ def test_held_out_sets_are_separate_broad_and_well_formed(path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("path", "roles", "installed"),
-    [(HELD_OUT[0], 28, 26), (HELD_OUT[1], 25, 21)],
+    [(HELD_OUT[0], 25, 23), (HELD_OUT[1], 27, 23)],
     ids=lambda value: value.stem if isinstance(value, Path) else str(value),
 )
 def test_prior_on_the_held_out_sets_of_the_current_weights(
     path: Path, roles: int, installed: int
 ) -> None:
-    """Measured (prior + LLM in HA gave the same): 28/30 and 26/30 on the sixth set,
-    25/30 and 21/30 on the seventh; together 53/60 (88 %) with roles, 47/60 (78 %) as
-    installed, against the targets of 90 % and 85 %."""
+    """Measured, prior alone: 25/30 and 23/30 on the eighth set, 27/30 and 23/30 on the
+    ninth (prior + LLM in HA: 24 and 24, 27 and 23; together 51/60 (85 %) with roles,
+    47/60 (78 %) as installed, against the targets of 90 % and 85 %)."""
     scenarios = load(path)
     for facts, floor in ((with_roles, roles), (as_installed, installed)):
         hits, high_as_low = _score(scenarios, facts)
@@ -89,7 +89,9 @@ def test_prior_on_the_held_out_sets_of_the_current_weights(
     [
         (path, *floors)
         for path, floors in zip(
-            EARLIER_HELD_OUT, ((29, 28), (28, 28), (27, 23), (28, 23), (28, 24)), strict=True
+            EARLIER_HELD_OUT,
+            ((29, 28), (28, 28), (27, 23), (28, 23), (29, 25), (28, 26), (30, 26)),
+            strict=True,
         )
     ],
     ids=lambda value: value.stem if isinstance(value, Path) else str(value),
