@@ -244,6 +244,31 @@ def test_check_llm_text(
     assert verdict.accepted is (not reasons)
 
 
+@pytest.mark.parametrize(
+    ("summary", "counts", "reasons"),
+    [
+        # SmolLM2 on a dog at a factory-named camera, pushed before this check existed.
+        (("The risk is low. The reason for the high score is that you are not a household "
+          "with 3 pets and your home has no surveillance cameras."), {"dog": 1},
+         ("wrong_count", "other_level")),
+        ("Three people stood by 2 cars.", {"person": 3, "car": 1}, ("wrong_count",)),
+        ("Two people walked up the drive.", {"person": 2}, ()),
+        ("3 large dogs ran across the lawn.", {"dog": 3}, ()),
+        ("At 02:15 a person rang the bell.", {"person": 1}, ()),
+        ("One of the people waved at 2 cats.", {"person": 2, "cat": 2}, ()),
+    ],
+)  # fmt: skip
+def test_check_llm_text_counts_and_scores(
+    summary: str, counts: dict[str, int], reasons: tuple[str, ...]
+) -> None:
+    """A stated count must be the detected one; "the high score" states a level."""
+    verdict = check_llm_text(summary, list(counts), "low", counts)
+    assert verdict.reasons == reasons
+    assert check_llm_text(summary, list(counts), "low").reasons == tuple(
+        r for r in reasons if r != "wrong_count"
+    )
+
+
 def test_choose_text_pushes_the_llm_only_when_it_passes() -> None:
     """A passing LLM summary replaces the fact summary; a failing one is kept apart."""
     facts = text()
@@ -269,3 +294,5 @@ async def test_event_text_in_home_assistant(hass: HomeAssistant) -> None:
     assert rejected.rejected == ("unseen_object", "nothing_seen")
     passed = await async_event_text(hass, facts, "Porch", AT_0215, "A man waved.", "low")
     assert (passed.summary, passed.text_source) == ("A man waved.", TEXT_LLM)
+    miscounted = await async_event_text(hass, facts, "Porch", AT_0215, "Two men waved.", "low")
+    assert (miscounted.text_source, miscounted.rejected) == (TEXT_FACTS, ("wrong_count",))

@@ -177,11 +177,12 @@ def choose_text(
     llm_text: str | None,
     detected_classes: Collection[str],
     final_level: str,
+    counts: Mapping[str, int] | None = None,
 ) -> EventText:
     """Push the LLM's summary only when it passes the checks; the title is always the facts'."""
     llm_summary = " ".join((llm_text or "").split())
     if llm_summary:
-        verdict = check_llm_text(llm_summary, detected_classes, final_level)
+        verdict = check_llm_text(llm_summary, detected_classes, final_level, counts)
         if verdict.accepted:
             return EventText(facts_text.title, llm_summary, TEXT_LLM, llm_summary, ())
         rejected = verdict.reasons
@@ -200,7 +201,6 @@ async def async_event_text(
 ) -> EventText:
     """Compose an event's texts in HA's language and gate the LLM's summary (`llm_text`)."""
     templates = await async_load_templates(hass, hass.config.language)
-    detected = [name for name, count in facts.objects.items() if count > 0]
-    return choose_text(
-        compose(facts, camera_name, captured_local, templates), llm_text, detected, final_level
-    )
+    counts = {name: count for name, count in facts.objects.items() if count > 0}
+    text = compose(facts, camera_name, captured_local, templates)
+    return choose_text(text, llm_text, list(counts), final_level, counts)

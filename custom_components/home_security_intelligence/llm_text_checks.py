@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 import re
 from typing import Final
@@ -114,8 +114,41 @@ _RISK_NOUNS = frozenset(
         "alert",
         "urgency",
         "hazard",
+        "score",
+        "scores",
+        "rating",
     ]
 )
+# Counts a text may state before an object word ("3 dogs", "two people").
+_NUMBERS: Final = {
+    **{str(n): n for n in range(100)},
+    **dict(
+        zip(
+            [
+                "one",
+                "two",
+                "three",
+                "four",
+                "five",
+                "six",
+                "seven",
+                "eight",
+                "nine",
+                "ten",
+                "eleven",
+                "twelve",
+            ],
+            range(1, 13),
+            strict=True,
+        )
+    ),
+}
+# "3 large dogs": the object word may follow one adjective, not a word that starts another
+# phrase ("at 02:15 a person" states no count).
+_NOT_ADJECTIVES: Final = frozenset(
+    ["a", "an", "the", "and", "or", "of", "to", "at", "in", "on", "by", "for", "with", "from"]
+)
+_TOKEN = re.compile(r"[a-z]+|\d+")
 # Level words: those marked '!' state a level anywhere, the others only near a risk noun.
 _LEVEL_WORDS: Final[dict[RiskLevel, str]] = {
     RiskLevel.LOW: "low no little minor minimal! negligible!",
@@ -193,6 +226,26 @@ def stated_levels(words: list[str]) -> set[RiskLevel]:
     return levels
 
 
+def _wrong_counts(text: str, counts: Mapping[str, int]) -> bool:
+    """Whether a stated count ("3 pets") differs from what was detected of that concept."""
+    detected: Counter[str] = Counter()
+    for cls, count in counts.items():
+        if count > 0:
+            for concept in detected_concepts([cls]):
+                detected[concept] += count
+    tokens = _TOKEN.findall(text.lower())
+    for i, token in enumerate(tokens):
+        if (number := _NUMBERS.get(token)) is None:
+            continue
+        after = tokens[i + 1 : i + 3]
+        if after and after[0] in _NOT_ADJECTIVES:
+            continue
+        named = named_objects(after[:1]) or named_objects(after[1:2])
+        if named and named[0] in detected and detected[named[0]] != number:
+            return True
+    return False
+
+
 def _denies_seeing(words: list[str]) -> bool:
     for i, word in enumerate(words):
         if word not in _NEGATIONS:
@@ -213,12 +266,19 @@ def _repeats(words: list[str], sentences: list[str]) -> bool:
     return any(count > 1 for count in grams.values())
 
 
-def check_llm_text(text: str, detected_classes: Collection[str], final_level: str) -> TextVerdict:
+def check_llm_text(
+    text: str,
+    detected_classes: Collection[str],
+    final_level: str,
+    counts: Mapping[str, int] | None = None,
+) -> TextVerdict:
     """Accept the LLM's text only when it is short, names what was seen, and agrees.
 
     Reasons: empty, markup, too_long, too_many_sentences, repeats, unseen_object (names a
     class that was not detected), nothing_seen (names none that was), denies_seen (says it
-    was not seen), other_level (states a level other than `final_level`).
+    was not seen), wrong_count (states another count of something detected, when `counts`
+    per class are given), other_level (states a level other than `final_level`, also as
+    "the high score").
     """
     text = " ".join(text.split())
     if not text:
@@ -242,6 +302,8 @@ def check_llm_text(text: str, detected_classes: Collection[str], final_level: st
         reasons.append("nothing_seen")
     if _denies_seeing(words):
         reasons.append("denies_seen")
+    if counts is not None and _wrong_counts(text, counts):
+        reasons.append("wrong_count")
     if stated_levels(words) - {RiskLevel(final_level)}:
         reasons.append("other_level")
     return TextVerdict(not reasons, tuple(reasons))
