@@ -131,6 +131,7 @@ def test_darkness_in_the_evening_less_than_at_night_and_deep_night_most() -> Non
     night = score(is_dark=True, local_hour=2)
     assert day < dusk < late < night
     assert factor("dark", is_dark=True, local_hour=19) == (5, "evening, after dark: +5")
+    assert factor("dark", is_dark=True, local_hour=7) == (5, "morning, before sunrise: +5")
     dark = factor("dark", is_dark=True, local_hour=23)
     assert dark is not None
     assert dark[1] == f"night, after dark (sun below the horizon): {dark[0]:+d}"

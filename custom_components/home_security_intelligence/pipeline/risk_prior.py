@@ -222,7 +222,8 @@ class _Tally:
         if facts.is_dark and self.night and not self.passing:
             self.add("dark", DARK, "night, after dark (sun below the horizon)")
         elif facts.is_dark and not self.passing:
-            self.add("dark", EVENING_DARK, "evening, after dark")
+            when = "evening, after dark" if facts.local_hour >= 12 else "morning, before sunrise"
+            self.add("dark", EVENING_DARK, when)
         if facts.local_hour in DEEP_NIGHT_HOURS and not self.passing:
             self.add("night", DEEP_NIGHT, f"deep night ({facts.local_hour:02d}:00)")
         if facts.unusual is not None:
