@@ -256,6 +256,9 @@ def test_check_llm_text(
         ("3 large dogs ran across the lawn.", {"dog": 3}, ()),
         ("At 02:15 a person rang the bell.", {"person": 1}, ()),
         ("One of the people waved at 2 cats.", {"person": 2, "cat": 2}, ()),
+        # A number with one word or none after it.
+        ("A person stood at the door for 3 minutes.", {"person": 1}, ()),
+        ("A person knocked 3", {"person": 1}, ()),
     ],
 )  # fmt: skip
 def test_check_llm_text_counts_and_scores(

@@ -201,7 +201,7 @@ def named_objects(words: list[str]) -> list[str]:
     """Return the object concepts a text names (two-word class names first)."""
     found: list[str] = []
     skip = False
-    for first, second in zip(words, [*words[1:], ""], strict=True):
+    for first, second in zip(words, [*words[1:], ""][: len(words)], strict=True):
         if skip:
             skip = False
             continue

@@ -15,6 +15,7 @@ import time
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 import pytest
 
+from custom_components.home_security_intelligence.llm_text_checks import check_llm_text
 from custom_components.home_security_intelligence.pipeline import image_loader
 from custom_components.home_security_intelligence.pipeline.image_loader import (
     InvalidImageError,
@@ -159,3 +160,43 @@ def test_view_id_parser_accepts_only_ascii_ids_in_sqlite_range(text: str) -> Non
     assert len(text) <= 19
     assert 1 <= result <= MAX_ID
     assert result == int(text)
+
+
+WORDS = [
+    "a",
+    "the",
+    "3",
+    "two",
+    "12",
+    "99",
+    "person",
+    "people",
+    "dog",
+    "car",
+    "at",
+    "for",
+    "minutes",
+    "risk",
+    "high",
+    "score",
+    ".",
+    "02:15",
+    "no",
+]
+
+
+@MODEST
+@given(
+    text=st.one_of(
+        st.text(max_size=300),
+        st.lists(st.sampled_from(WORDS), max_size=14).map(" ".join),
+    ),
+    counts=st.dictionaries(
+        st.sampled_from(["person", "dog", "car", "umbrella"]), st.integers(0, 5)
+    ),
+    level=st.sampled_from(["low", "medium", "high", "critical"]),
+)
+def test_any_llm_text_gets_a_verdict(text: str, counts: dict[str, int], level: str) -> None:
+    """Whatever an LLM writes, the checks answer with reasons, never an exception."""
+    verdict = check_llm_text(text, list(counts), level, counts)
+    assert verdict.accepted is (not verdict.reasons)
