@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 import re
 from typing import Final
 
@@ -201,7 +202,7 @@ def named_objects(words: list[str]) -> list[str]:
     """Return the object concepts a text names (two-word class names first)."""
     found: list[str] = []
     skip = False
-    for first, second in zip(words, [*words[1:], ""][: len(words)], strict=True):
+    for first, second in pairwise([*words, ""]):
         if skip:
             skip = False
             continue

@@ -170,12 +170,8 @@ class _Tally:
 
     def household_said_so(self) -> bool:
         """Whether the household's own state makes it an emergency: armed, or nobody home."""
-        facts = self.facts
-        return (
-            facts.alarm_state in ALARM
-            or facts.people_home == 0
-            or (facts.people_home is None and facts.alarm_state in AWAY_ALARMS)
-        )
+        home = self.facts.people_home
+        return self.facts.alarm_state in ALARM or (home is not None and home <= 0)
 
     def add(self, name: str, points: float, text: str, scaled: bool = True) -> None:
         """Add a factor (scaled by how much context matters here) unless it rounds to 0."""
