@@ -31,6 +31,7 @@ from custom_components.home_security_intelligence.const import (
     DOMAIN,
 )
 from custom_components.home_security_intelligence.pipeline import analysis as hsi_analysis
+from custom_components.home_security_intelligence.risk_context import alarm_panel
 from custom_components.home_security_intelligence.store.redis_store import RedisWorkStore
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -532,6 +533,43 @@ async def test_options_offer_every_option_with_its_default(
     hass.states.async_set("alarm_control_panel.house", "disarmed")
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert suggested(result)["alarm_entity"] == "alarm_control_panel.house"
+
+
+async def test_options_clearing_the_only_alarm_panel_leaves_it_out(
+    hass: HomeAssistant, camera_root: Path, setup_entry: EntryFactory
+) -> None:
+    """The form fills in HA's only alarm panel; clearing it opts out, and stays cleared."""
+    hass.states.async_set("alarm_control_panel.house", "armed_away")
+    entry = await setup_entry()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    shown = {k: v for k, v in suggested(result).items() if v is not None}
+    assert shown["alarm_entity"] == "alarm_control_panel.house"
+    del shown["alarm_entity"]  # the user clears the field
+    result = await hass.config_entries.options.async_configure(result["flow_id"], shown)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], SNAPSHOTS)
+    while result["type"] is FlowResultType.FORM:  # roles and zones left as they are
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert entry.options["alarm_entity"] == ""
+    assert alarm_panel(hass, entry.options.get("alarm_entity")) is None
+
+    # Shown empty next time, and saving the form again keeps it out.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert suggested(result)["alarm_entity"] is None
+    result = await hass.config_entries.options.async_configure(result["flow_id"], shown)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], SNAPSHOTS)
+    while result["type"] is FlowResultType.FORM:
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert entry.options["alarm_entity"] == ""
+
+    # Choosing it again counts it.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**shown, "alarm_entity": "alarm_control_panel.house"}
+    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], SNAPSHOTS)
+    while result["type"] is FlowResultType.FORM:
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert alarm_panel(hass, entry.options["alarm_entity"]) == "alarm_control_panel.house"
 
 
 async def test_options_apply_at_once_without_reload(

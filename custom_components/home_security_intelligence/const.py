@@ -28,6 +28,7 @@ CONF_LLM_BOUND: Final = "llm_bound"
 CONF_CAMERA_ROLES: Final = "camera_roles"
 CONF_PERSON_ENTITIES: Final = "person_entities"
 CONF_ALARM_ENTITY: Final = "alarm_entity"
+NO_ALARM: Final = ""  # the user cleared the alarm field: no panel, not even HA's only one
 CONF_GUESTS_ENTITY: Final = "guests_entity"
 CONF_DELIVERY_ENTITY: Final = "delivery_entity"
 CONF_ZONES: Final = "zones"

@@ -57,6 +57,7 @@ from .const import (
     CONF_ZONES,
     DEFAULT_OPTIONS,
     DOMAIN,
+    NO_ALARM,
 )
 from .flow_selectors import dropdown, entity_picker
 from .pipeline.risk_prior import GROUP_ORDER, ROLES
@@ -87,12 +88,14 @@ class HsiOptionsFlow(OptionsFlow):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the tuning and household-context form."""
+        current = {**DEFAULT_OPTIONS, **self.config_entry.options}
+        if CONF_ALARM_ENTITY not in current and (panel := only_alarm_panel(self.hass)):
+            current[CONF_ALARM_ENTITY] = panel  # the one already in use: shown, not hidden
         if user_input is not None:
+            if CONF_ALARM_ENTITY not in user_input and CONF_ALARM_ENTITY in current:
+                user_input[CONF_ALARM_ENTITY] = NO_ALARM  # cleared: leave the alarm out
             self._tuning = user_input
             return await self.async_step_camera_entities()
-        current = {**DEFAULT_OPTIONS, **self.config_entry.options}
-        if not current.get(CONF_ALARM_ENTITY) and (panel := only_alarm_panel(self.hass)):
-            current[CONF_ALARM_ENTITY] = panel  # the one already in use: shown, not hidden
         schema = probatio.Schema(
             {
                 probatio.Required(CONF_CONFIDENCE_THRESHOLD): _number(0.05, 1.0, 0.05),
@@ -109,8 +112,9 @@ class HsiOptionsFlow(OptionsFlow):
                 probatio.Optional(CONF_DELIVERY_ENTITY): entity_picker("input_boolean"),
             }
         )
+        shown = {**current, CONF_ALARM_ENTITY: current.get(CONF_ALARM_ENTITY) or None}
         return self.async_show_form(
-            step_id="init", data_schema=self.add_suggested_values_to_schema(schema, current)
+            step_id="init", data_schema=self.add_suggested_values_to_schema(schema, shown)
         )
 
     async def async_step_camera_entities(

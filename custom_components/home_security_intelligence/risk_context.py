@@ -35,8 +35,8 @@ def build_facts(
 ) -> RiskFacts:
     """Describe a batch: what was seen, how long, when, and the household's situation.
 
-    The alarm is the chosen panel, else HA's only one; presence the chosen person
-    entities, else everyone's tracked whereabouts. Times are the frames' capture times (a
+    The alarm is the chosen panel, else HA's only one unless the user cleared the field;
+    presence the chosen person entities, else everyone's tracked whereabouts. Times are the frames' capture times (a
     detection's `detected_at` is its image's capture time): darkness is HA's sun at the
     home's location when the first frame was taken, and the duration runs from the batch's
     first to its last detection.
@@ -59,10 +59,15 @@ def build_facts(
         local_hour=dt_util.as_local(started).hour,
         unusual=unusual,
         people_home=_people_home(hass, option(CONF_PERSON_ENTITIES) or []),
-        alarm_state=_state(hass, option(CONF_ALARM_ENTITY) or only_alarm_panel(hass)),
+        alarm_state=_state(hass, alarm_panel(hass, option(CONF_ALARM_ENTITY))),
         guests_expected=_switch(hass, option(CONF_GUESTS_ENTITY)),
         delivery_expected=_switch(hass, option(CONF_DELIVERY_ENTITY)),
     )
+
+
+def alarm_panel(hass: HomeAssistant, chosen: str | None) -> str | None:
+    """Return the chosen panel, none when the user cleared the field, else HA's only one."""
+    return only_alarm_panel(hass) if chosen is None else chosen or None
 
 
 def only_alarm_panel(hass: HomeAssistant) -> str | None:

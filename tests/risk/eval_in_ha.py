@@ -191,11 +191,20 @@ async def _options_flow(
 ) -> None:
     """Submit the options form, then each step after it as a new user would.
 
-    No camera entities, the camera's role (`role`, else the one its name suggests), no zones.
+    The form's shown values (HA's only alarm panel among them) with `tuning` over them, as
+    the frontend sends it; no camera entities, the camera's role (`role`, else the one its
+    name suggests), no zones.
     """
     result = await hass.config_entries.options.async_init(entry_id)
     assert result["step_id"] == "init"
-    result = await hass.config_entries.options.async_configure(result["flow_id"], tuning)
+    shown = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if (key.description or {}).get("suggested_value") is not None
+    }
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**shown, **tuning}
+    )
     while result["type"] is FlowResultType.FORM:
         step, schema = result["step_id"], result["data_schema"].schema
         if step == "camera_entities":

@@ -20,6 +20,7 @@ from custom_components.home_security_intelligence.const import (
     CONF_ALARM_ENTITY,
     CONF_CAMERA_ROLES,
     CONF_PERSON_ENTITIES,
+    NO_ALARM,
 )
 from custom_components.home_security_intelligence.pipeline.risk_prior import (
     RiskFacts,
@@ -207,3 +208,13 @@ async def test_alarm_is_the_chosen_panel_else_has_only_one(hass: HomeAssistant) 
     assert build_facts(hass, _options(), "front_door", records, None).alarm_state is None
     chosen = _options(**{CONF_ALARM_ENTITY: "alarm_control_panel.shed"})
     assert build_facts(hass, chosen, "front_door", records, None).alarm_state == "disarmed"
+
+
+async def test_a_cleared_alarm_field_leaves_even_the_only_panel_out(hass: HomeAssistant) -> None:
+    """The household can opt out: a cleared field (stored as NO_ALARM) is no panel at all."""
+    records = _records("front_door", [_local(2)])
+    hass.states.async_set("alarm_control_panel.house", "armed_away")
+    cleared = _options(**{CONF_ALARM_ENTITY: NO_ALARM})
+    facts = build_facts(hass, cleared, "front_door", records, None)
+    assert facts.alarm_state is None
+    assert not {f.name for f in compute_prior(facts).factors} & {"alarm"}
