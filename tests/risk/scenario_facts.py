@@ -12,12 +12,13 @@ from custom_components.home_security_intelligence.pipeline.risk_prior import Ris
 
 HERE = Path(__file__).parent
 TUNING = HERE / "scenarios.json"
-# The held-out sets measured on the current weights: both committed before the last
+# The held-out sets measured on the current weights: committed before the last
 # re-weighing, never tuned on.
-HELD_OUT = (HERE / "holdout_2026_11_29h.json", HERE / "holdout_2026_11_29i.json")
+HELD_OUT = tuple(HERE / f"holdout_2026_11_29{tag}.json" for tag in ("l", "m", "n", "o"))
 # Earlier held-out sets, each measured once and tuned on by a later re-weighing.
 EARLIER_HELD_OUT = tuple(
-    HERE / f"holdout_2026_11_29{tag}.json" for tag in ("", "b", "c", "d", "e", "f", "g")
+    HERE / f"holdout_2026_11_29{tag}.json"
+    for tag in ("", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
 )
 
 

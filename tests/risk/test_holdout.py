@@ -3,11 +3,10 @@
 Pure Python, no HA: the same facts `scripts/eval-risk` feeds through the integration, with
 roles (the household's roles and entities) and as installed (no presence, guests or
 delivery entities, HA's only alarm panel, the role the camera's folder name suggests).
-The sets measured on the current weights (`HELD_OUT`: the eighth and ninth, committed
+The sets measured on the current weights (`HELD_OUT`: the twelfth to fifteenth, committed
 before the last re-weighing) were never tuned on; their floors are the figures measured
-when the weights were fixed. The earlier sets were
-each measured once, then tuned on: their floors are in-sample and guard against a
-re-weighing that undoes what they taught. The issue's targets are 90 % with roles and
+when the weights were fixed. The earlier sets were each measured once, then tuned on:
+their floors are in-sample and guard against a re-weighing that undoes what they taught. The issue's targets are 90 % with roles and
 85 % as installed, with no high or critical scenario scored low.
 """
 
@@ -68,29 +67,14 @@ def test_held_out_sets_are_separate_broad_and_well_formed(path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("path", "roles", "installed"),
-    [(HELD_OUT[0], 25, 23), (HELD_OUT[1], 27, 23)],
-    ids=lambda value: value.stem if isinstance(value, Path) else str(value),
-)
-def test_prior_on_the_held_out_sets_of_the_current_weights(
-    path: Path, roles: int, installed: int
-) -> None:
-    """Measured, prior alone: 25/30 and 23/30 on the eighth set, 27/30 and 23/30 on the
-    ninth (prior + LLM in HA: 24 and 24, 27 and 23; together 51/60 (85 %) with roles,
-    47/60 (78 %) as installed, against the targets of 90 % and 85 %)."""
-    scenarios = load(path)
-    for facts, floor in ((with_roles, roles), (as_installed, installed)):
-        hits, high_as_low = _score(scenarios, facts)
-        assert hits >= floor, f"{facts.__name__}: {hits}/{len(scenarios)}"
-        assert not high_as_low
-
-
-@pytest.mark.parametrize(
-    ("path", "roles", "installed"),
     [
         (path, *floors)
         for path, floors in zip(
             EARLIER_HELD_OUT,
-            ((29, 28), (28, 28), (27, 23), (28, 23), (29, 25), (28, 26), (30, 26)),
+            (
+                *((29, 28), (29, 28), (27, 24), (27, 22), (29, 25), (28, 26), (30, 27)),
+                *((25, 24), (29, 25), (26, 23), (24, 24)),
+            ),
             strict=True,
         )
     ],
@@ -99,7 +83,9 @@ def test_prior_on_the_held_out_sets_of_the_current_weights(
 def test_prior_on_earlier_held_out_sets_by_themselves(
     path: Path, roles: int, installed: int
 ) -> None:
-    """In-sample since a later re-weighing tuned on them: the figures when the weights were fixed."""
+    """In-sample since a later re-weighing tuned on them: the figures when the weights were
+    fixed (the 7th re-weighing lost one scenario of set d in each mode, 28 -> 27 and
+    23 -> 22, and gained 15 on the other held-out sets)."""
     scenarios = load(path)
     for facts, floor in ((with_roles, roles), (as_installed, installed)):
         hits, high_as_low = _score(scenarios, facts)

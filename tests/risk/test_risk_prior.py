@@ -86,13 +86,17 @@ def test_most_concerning_group_leads_and_person_with_vehicle_adds_at_night() -> 
     assert score(objects={"cat": 1, "umbrella": 3}) == score(objects={"cat": 1})
 
 
-def test_more_people_raise_up_to_a_cap() -> None:
-    counts = [score(objects={"person": n}) for n in (1, 2, 3, 10)]
-    assert counts[0] < counts[1] < counts[2] == counts[3]
-    found = factor("count", objects={"person": 3})
+def test_more_vehicles_raise_up_to_a_cap_more_people_do_not() -> None:
+    """Party guests, tradesmen and burglars come in groups alike: the count of people is no
+    evidence (the 7th re-weighing); several vehicles are."""
+    counts = [score(objects={"car": n}) for n in (1, 2, 3, 10)]
+    assert counts[0] < counts[1] < counts[2] < counts[3]
+    assert score(objects={"car": 50}) == score(objects={"car": 10})
+    found = factor("count", objects={"car": 3})
     assert found is not None
-    assert found[1] == f"3 people: {found[0]:+d}"
-    assert factor("count", objects={"car": 3}) is not None
+    assert found[1] == f"3 vehicles: {found[0]:+d}"
+    assert score(objects={"person": 4}) == score(objects={"person": 1})
+    assert factor("count", objects={"person": 3}) is None
     assert score(objects={"dog": 5}) == score(objects={"dog": 1})
 
 
@@ -157,10 +161,12 @@ def test_camera_role_orders_person_risk() -> None:
     assert roles == sorted(roles, reverse=True)
     assert roles[0] > roles[-1]
     assert score(camera_role="attic") == score(camera_role="other")
-    # A camera without a role (a factory folder name) is taken to watch a way in.
-    assert score(camera_role="other", is_dark=True, local_hour=2) == score(
-        is_dark=True, local_hour=2
-    )
+    # A camera without a role (a factory folder name) counts a person nearly as at a way
+    # in: high in the small hours, like a person at a door.
+    night = {"is_dark": True, "local_hour": 2}
+    assert level_for_score(score(camera_role="other", **night)) == "high"
+    assert score(camera_role="yard", **night) < score(camera_role="other", **night)
+    assert score(camera_role="other", **night) < score(**night)
     street = factor("object", camera_role="street")
     assert street is not None
     assert street[1].startswith("person on the street:")
@@ -264,41 +270,40 @@ def test_nobody_home_raises_person_risk() -> None:
     assert found == (10, "nobody home: +10")
 
 
-def test_people_home_in_daylight_lowers_at_night_neutral() -> None:
-    assert score(people_home=2) < score(people_home=None)
-    found = factor("people_home", people_home=2)
-    assert found is not None
-    assert found[1] == f"2 at home, daytime: {found[0]:+d}"
-    assert score(people_home=2, is_dark=True) == score(is_dark=True)
-    # Light at 05:00 in summer: the household is asleep, not around.
-    assert factor("people_home", people_home=2, local_hour=5) is None
+def test_people_home_halve_daytime_lingering_only() -> None:
+    """Someone at home by day sees who it is: staying counts half; being home is no factor."""
+    assert score(people_home=2) == score(people_home=None)
+    assert factor("people_home", people_home=2) is None
+    stay = {"duration_s": 300, "frames": 8}
+    assert factor("lingering", people_home=2, **stay) == (8, "there 300 s, seen from home: +8")
+    assert factor("lingering", **stay) == (15, "there 300 s (8 frames): +15")
+    # Dark, or light at 05:00 in summer: the household is asleep, not watching.
+    assert factor("lingering", people_home=2, is_dark=True, **stay) == factor(
+        "lingering", is_dark=True, **stay
+    )
+    assert factor("lingering", people_home=2, local_hour=5, **stay) == factor(
+        "lingering", local_hour=5, **stay
+    )
 
 
-def test_armed_home_at_night_weighs_as_armed_night_and_vacation_most() -> None:
-    """Armed home in the night hours is the household asleep; on vacation nobody is due."""
+def test_armed_home_weighs_as_armed_night_and_vacation_most() -> None:
+    """Armed home or night: the household is in with the house armed around it; on
+    vacation nobody is due for days."""
     night = {"is_dark": True, "local_hour": 23}
-    assert factor("alarm", alarm_state="armed_home", **night) == (
-        30,
-        "alarm armed home at night: +30",
-    )
+    assert factor("alarm", alarm_state="armed_home", **night) == (30, "alarm armed home: +30")
     assert factor("alarm", alarm_state="armed_night", **night) == (30, "alarm armed night: +30")
-    # A dark evening with the alarm armed home: the household is in for the night.
-    evening = {"is_dark": True, "local_hour": 21}
-    assert factor("alarm", alarm_state="armed_home", **evening) == (
-        30,
-        "alarm armed home after dark: +30",
-    )
-    light = {"local_hour": 21, "camera_role": "yard"}
-    assert factor("alarm", alarm_state="armed_home", **light) == (15, "alarm armed home: +15")
-    assert score(alarm_state="armed_home", local_hour=21) < score(
-        alarm_state="armed_night", local_hour=21
+    light = {"local_hour": 15, "camera_role": "yard"}
+    assert factor("alarm", alarm_state="armed_home", **light) == (30, "alarm armed home: +30")
+    assert factor("alarm", alarm_state="armed_custom_bypass", **light) == (
+        15,
+        "alarm armed custom bypass: +15",
     )
     assert score(alarm_state="armed_vacation") > score(alarm_state="armed_away")
 
 
 @pytest.mark.parametrize("state", ["armed_away", "armed_vacation", "armed_night", "triggered"])
-def test_strong_alarm_states_raise_more_than_armed_home(state: str) -> None:
-    assert score(alarm_state=state) > score(alarm_state="armed_home") > score()
+def test_strong_alarm_states_raise_more_than_custom_bypass(state: str) -> None:
+    assert score(alarm_state=state) > score(alarm_state="armed_custom_bypass") > score()
 
 
 @pytest.mark.parametrize("state", ["disarmed", "pending", "unavailable", None])
@@ -319,7 +324,9 @@ def test_an_away_alarm_says_nobody_is_home_when_presence_is_unknown(state: str) 
     """Armed away is the household saying the house is empty; tracked presence wins."""
     found = factor("people_home", alarm_state=state, camera_role="yard")
     assert found == (10, f"nobody home (alarm {state.replace('_', ' ')}): +10")
-    assert factor("people_home", alarm_state=state, people_home=1) == (-5, "1 at home, daytime: -5")
+    assert factor("people_home", alarm_state=state, people_home=1) is None
+    found = factor("people_home", alarm_state=state, people_home=0, camera_role="yard")
+    assert found == (10, "nobody home: +10")
     assert factor("people_home", alarm_state="armed_night") == (0, "presence unknown: +0")
 
 
@@ -391,7 +398,7 @@ def test_every_factor_detail_ends_with_its_contribution() -> None:
             alarm_state="armed_home",
         )
     )
-    assert len(prior.factors) == 9
+    assert len(prior.factors) == 8
     for item in prior.factors:
         assert item.contribution != 0
         assert item.detail.endswith(f": {item.contribution:+d}")

@@ -32,8 +32,8 @@ PLACE: Final = {
 
 # Base points for the most concerning group seen, by camera role.
 BASE: Final[dict[str, dict[str, int]]] = {
-    "person": {"entry_point": 25, "yard": 20, "driveway": 18, "other": 25, "street": 5},
-    "vehicle": {"entry_point": 10, "yard": 12, "driveway": 12, "other": 10, "street": 3},
+    "person": {"entry_point": 25, "yard": 20, "driveway": 18, "other": 22, "street": 14},
+    "vehicle": {"entry_point": 10, "yard": 12, "driveway": 12, "other": 10, "street": 6},
     "animal": dict.fromkeys(ROLES, 3),
     "other": dict.fromkeys(ROLES, 2),
 }
@@ -41,8 +41,7 @@ BASE: Final[dict[str, dict[str, int]]] = {
 GROUP_WEIGHT: Final = {"person": 1.0, "vehicle": 0.7, "animal": 0.0, "other": 0.0}
 ROLE_WEIGHT: Final = {"entry_point": 1.0, "yard": 1.0, "driveway": 0.9, "other": 1.0, "street": 0.6}
 
-EXTRA_PERSON = 5  # each person beyond the first, up to MAX_EXTRA
-EXTRA_VEHICLE = 2
+EXTRA_VEHICLE = 2  # each vehicle beyond the first, up to MAX_EXTRA
 MAX_EXTRA = 10
 PERSON_WITH_VEHICLE = 5
 # Lingering: (seconds from the first to the last detection, points), the most that applies.
@@ -56,7 +55,6 @@ DEEP_NIGHT = 30  # local hours 0-4
 DEEP_NIGHT_HOURS: Final = range(5)
 NOBODY_HOME = 10
 AWAY_ALARMS: Final = frozenset({"armed_away", "armed_vacation"})  # the house is empty
-HOME_AND_AWAKE = -5
 GUESTS = -35
 DELIVERY = -20
 DELIVERY_SHORT_S = 120.0
@@ -67,7 +65,7 @@ ALARM: Final = {
     "armed_away": 25,
     "armed_vacation": 30,
     "armed_night": 30,
-    "armed_home": 15,
+    "armed_home": 30,  # the household is in with the house armed around it
     "armed_custom_bypass": 15,
 }
 CRITICAL = 85  # the band's first score; the household's own state must confirm it
@@ -188,9 +186,7 @@ class _Tally:
         lead, counts = self.lead, self.counts
         self.add("object", BASE[lead][self.role], f"{lead} {PLACE[self.role]}", scaled=False)
         extra = counts[lead] - 1
-        if self.person and extra > 0:
-            self.add("count", min(MAX_EXTRA, EXTRA_PERSON * extra), f"{counts[lead]} people", False)
-        elif lead == "vehicle" and extra > 0:
+        if lead == "vehicle" and extra > 0:
             self.add(
                 "count", min(MAX_EXTRA, EXTRA_VEHICLE * extra), f"{counts[lead]} vehicles", False
             )
@@ -243,15 +239,9 @@ class _Tally:
                 self.note("people_home", "presence unknown")
         elif facts.people_home <= 0:
             self.add("people_home", NOBODY_HOME * share, f"nobody home{at_door}")
-        elif self.awake_home:
-            self.add("people_home", HOME_AND_AWAKE, f"{facts.people_home} at home, daytime")
         if self.role == "street":  # the alarm guards the house, not the street
             if facts.alarm_state in ALARM and not self.passing and self.weight:
                 self.note("alarm", f"alarm {_spoken(facts.alarm_state)}, on the street")
-        elif facts.alarm_state == "armed_home" and (self.night or facts.is_dark):
-            # Armed home after dark: the household is in for the night.
-            when = "at night" if self.night else "after dark"
-            self.add("alarm", ALARM["armed_night"], f"alarm armed home {when}")
         elif facts.alarm_state == "triggered":
             self.add("alarm", ALARM["triggered"], "alarm triggered")
         elif facts.alarm_state in ALARM:
