@@ -69,6 +69,27 @@ def test_held_out_sets_are_separate_broad_and_well_formed(path: Path) -> None:
     ("path", "roles", "installed"),
     [
         (path, *floors)
+        for path, floors in zip(HELD_OUT, ((25, 23), (27, 23), (26, 25), (26, 22)), strict=True)
+    ],
+    ids=lambda value: value.stem if isinstance(value, Path) else str(value),
+)
+def test_prior_on_the_held_out_sets_of_the_current_weights(
+    path: Path, roles: int, installed: int
+) -> None:
+    """Measured once, prior alone, when the weights were fixed: 104/120 (87 %) with roles
+    and 93/120 (78 %) as installed on the twelfth to fifteenth sets; prior + LLM in HA:
+    103/120 (86 %) and 93/120 (78 %), against the targets of 90 % and 85 %."""
+    scenarios = load(path)
+    for facts, floor in ((with_roles, roles), (as_installed, installed)):
+        hits, high_as_low = _score(scenarios, facts)
+        assert hits >= floor, f"{facts.__name__}: {hits}/{len(scenarios)}"
+        assert not high_as_low
+
+
+@pytest.mark.parametrize(
+    ("path", "roles", "installed"),
+    [
+        (path, *floors)
         for path, floors in zip(
             EARLIER_HELD_OUT,
             (
