@@ -174,7 +174,7 @@ def _set_household(hass: HomeAssistant, facts: RiskFacts) -> dict[str, Any]:
         options[CONF_PERSON_ENTITIES] = list(PEOPLE)
     if facts.alarm_state is not None:
         hass.states.async_set(ALARM, facts.alarm_state)
-        if not INSTALLED:  # installed: the integration finds HA's only panel by itself
+        if not INSTALLED:  # installed: the options form fills in HA's only panel itself
             options[CONF_ALARM_ENTITY] = ALARM
     for flag, entity, key in (
         (facts.guests_expected, GUESTS, CONF_GUESTS_ENTITY),

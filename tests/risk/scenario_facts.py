@@ -41,7 +41,8 @@ def with_roles(scenario: dict[str, Any]) -> RiskFacts:
 
 def as_installed(scenario: dict[str, Any]) -> RiskFacts:
     """The facts a new install sees: the role its folder suggests, no presence, guests or
-    delivery entities; the household's alarm panel, which the integration finds by itself."""
+    delivery entities; the household's alarm panel, which the options form fills in as HA's
+    only one."""
     return replace(
         with_roles(scenario),
         camera_role=default_role(folder(scenario)),

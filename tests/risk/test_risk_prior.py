@@ -184,6 +184,11 @@ def test_passers_by_on_the_street_ignore_the_hour_and_the_alarm() -> None:
     ]
     assert level_for_score(score(**night, duration_s=240, unusual=0.9)) == "medium"
     assert factor("passing", camera_role="street") is None  # by day nothing to say
+    # A person and a car passing in the small hours of an empty house: still a passer-by.
+    car = {"objects": {"person": 1, "car": 1}, "duration_s": 8, "people_home": 0}
+    assert factor("companion", **night, **car) is None
+    assert factor("people_home", **night, **car) is None
+    assert score(**night, **car) == score(camera_role="street", duration_s=8)
 
 
 def test_a_short_call_at_the_door_by_day_halves_the_empty_house_and_the_alarm() -> None:
@@ -223,7 +228,8 @@ def test_critical_needs_an_armed_alarm_or_an_empty_house() -> None:
     """A stranger in the small hours with nothing configured is high, however long they
     stay; the household's armed alarm or empty house makes it critical."""
     prowler = {"camera_role": "yard", "is_dark": True, "local_hour": 2, "duration_s": 300}
-    prior = compute_prior(replace(NEUTRAL, **prowler, unusual=1.0, objects={"person": 3}))
+    group = {"person": 2, "car": 1}  # with the small hours' companion: 90 before the cap
+    prior = compute_prior(replace(NEUTRAL, **prowler, unusual=1.0, objects=group))
     assert prior.score == 84
     assert prior.level == "high"
     capped = [f for f in prior.factors if f.name == "unconfirmed"]
@@ -240,7 +246,7 @@ def test_critical_needs_an_armed_alarm_or_an_empty_house() -> None:
     ):
         assert level_for_score(score(**prowler, unusual=1.0, **household)) == "critical"
     # Tracked presence with people at home does not confirm it either.
-    busy = {**prowler, "unusual": 1.0, "objects": {"person": 3}}
+    busy = {**prowler, "unusual": 1.0, "objects": group}
     assert factor("unconfirmed", **busy, people_home=2) is not None
 
 

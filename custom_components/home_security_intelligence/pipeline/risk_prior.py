@@ -190,7 +190,12 @@ class _Tally:
             self.add(
                 "count", min(MAX_EXTRA, EXTRA_VEHICLE * extra), f"{counts[lead]} vehicles", False
             )
-        if self.person and "vehicle" in counts and self.facts.local_hour in DEEP_NIGHT_HOURS:
+        if (
+            self.person
+            and "vehicle" in counts
+            and self.facts.local_hour in DEEP_NIGHT_HOURS
+            and not self.passing
+        ):
             # Earlier it is a delivery van or someone of the household coming home.
             self.add("companion", PERSON_WITH_VEHICLE, "person with a vehicle at night", False)
 
@@ -231,6 +236,8 @@ class _Tally:
         """Add who is home, the alarm, and whom the household expects."""
         facts = self.facts
         share, at_door = (CALLER, ", a caller at the door") if self.caller else (1.0, "")
+        if self.passing:  # a passer-by does not concern the house: presence does not count
+            share = 0.0
         if facts.people_home is None and facts.alarm_state in AWAY_ALARMS:
             alarm = _spoken(facts.alarm_state)
             self.add("people_home", NOBODY_HOME * share, f"nobody home (alarm {alarm}){at_door}")
