@@ -535,6 +535,23 @@ async def test_options_offer_every_option_with_its_default(
     assert suggested(result)["alarm_entity"] == "alarm_control_panel.house"
 
 
+async def test_options_without_a_panel_leave_the_alarm_to_a_later_one(
+    hass: HomeAssistant, camera_root: Path, setup_entry: EntryFactory
+) -> None:
+    """Saved before HA had an alarm panel, the options choose none: one added later counts."""
+    entry = await setup_entry()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    shown = {k: v for k, v in suggested(result).items() if v is not None}
+    assert "alarm_entity" not in shown
+    result = await hass.config_entries.options.async_configure(result["flow_id"], shown)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], SNAPSHOTS)
+    while result["type"] is FlowResultType.FORM:
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert "alarm_entity" not in entry.options
+    hass.states.async_set("alarm_control_panel.house", "armed_night")
+    assert alarm_panel(hass, entry.options.get("alarm_entity")) == "alarm_control_panel.house"
+
+
 async def test_options_clearing_the_only_alarm_panel_leaves_it_out(
     hass: HomeAssistant, camera_root: Path, setup_entry: EntryFactory
 ) -> None:
