@@ -36,10 +36,10 @@ def build_facts(
     """Describe a batch: what was seen, how long, when, and the household's situation.
 
     The alarm is the chosen panel, else HA's only one unless the user cleared the field;
-    presence the chosen person entities, else everyone's tracked whereabouts. Times are the frames' capture times (a
-    detection's `detected_at` is its image's capture time): darkness is HA's sun at the
-    home's location when the first frame was taken, and the duration runs from the batch's
-    first to its last detection.
+    presence the chosen person entities, else everyone's tracked whereabouts. Times are the
+    frames' capture times (a detection's `detected_at` is its image's capture time):
+    darkness is HA's sun at the home's location when the first frame was taken, and the
+    duration runs from the batch's first to its last detection.
     """
     per_image: dict[int, Counter[str]] = {}
     for record in records:
