@@ -123,8 +123,9 @@ _RISK_NOUNS = frozenset(
 # Counts a text may state before an object word ("3 dogs", "two people").
 _NUMBERS: Final = {
     **{str(n): n for n in range(100)},
-    **dict(
-        zip(
+    **{
+        word: n
+        for n, word in enumerate(
             [
                 "one",
                 "two",
@@ -139,10 +140,9 @@ _NUMBERS: Final = {
                 "eleven",
                 "twelve",
             ],
-            range(1, 13),
-            strict=True,
+            start=1,
         )
-    ),
+    },
 }
 # "3 large dogs": the object word may follow one adjective, not a word that starts another
 # phrase ("at 02:15 a person" states no count).
