@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, get_schema_suggested_value
 
 from custom_components.home_security_intelligence.const import DOMAIN
 from custom_components.home_security_intelligence.data import HsiRuntimeData
@@ -129,3 +129,9 @@ async def exception_messages(hass: HomeAssistant) -> dict[str, Any]:
     text = await hass.async_add_executor_job(TRANSLATIONS.read_text)
     messages: dict[str, Any] = json.loads(text)["exceptions"]
     return messages
+
+
+def suggested(result: Any) -> dict[str, Any]:
+    """The suggested value of every field of a flow's form (None where it has none)."""
+    schema = result["data_schema"].schema
+    return {str(key): get_schema_suggested_value(schema, str(key)) for key in schema}

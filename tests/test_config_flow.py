@@ -39,7 +39,7 @@ from homeassistant.data_entry_flow import FlowResultType
 
 from .conftest import EntryFactory, ledger, make_jpeg, wait_for, write_file
 from .contract_servers import DetectorServer, LlmServer, OpenAiServer, serve_404
-from .helpers import close_batch, drop_and_detect, runtime_of
+from .helpers import close_batch, drop_and_detect, runtime_of, suggested
 
 pytestmark = pytest.mark.usefixtures("unload_entries")
 
@@ -502,12 +502,6 @@ async def test_reconfigure_shows_errors_then_succeeds(
 
 
 # Options
-
-
-def suggested(result: Any) -> dict[str, Any]:
-    """The suggested value of every field of an options form."""
-    schema = result["data_schema"].schema
-    return {str(key): get_schema_suggested_value(schema, str(key)) for key in schema}
 
 
 async def test_options_offer_every_option_with_its_default(

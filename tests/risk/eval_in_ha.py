@@ -11,10 +11,11 @@ breakdown is appended to HSI_EVAL_OUT as one JSON line.
 Two modes (HSI_EVAL_MODE): `roles` (default) sets the household's entities in the options
 flow and the camera's role in its roles step; `installed` is a new install: the entry
 from the config flow and default options only (no person, guests or delivery entities,
-no alarm panel chosen: the household's panel, when it has one, is in HA and the
-integration finds it by itself; no role chosen), so the camera's role is whatever the
-integration makes of its folder name. Both run HA's `zone` integration, as any real install does. The camera
-folder is the scenario's `folder`, else its camera name in snake case.
+no alarm panel chosen: the household's panel, when it has one, is in HA and the options
+form fills it in as HA's only one; no role chosen), so the camera's role is whatever the
+integration makes of its folder name. Both run HA's `zone` integration, as any real
+install does. The camera folder is the scenario's `folder`, else its camera name in
+snake case.
 
 Environment: HSI_EVAL_LLM_URL (required), HSI_EVAL_LLM_API (llamacpp or openai),
 HSI_EVAL_LLM_KEY, HSI_EVAL_LLM_MODEL, HSI_EVAL_BOUND (default 20), HSI_EVAL_QUICK=1 for
@@ -73,7 +74,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
 from ..contract_servers import DetectorServer
-from ..helpers import drop_and_detect, runtime_of, wait_for
+from ..helpers import drop_and_detect, runtime_of, suggested, wait_for
 from .scenario_facts import as_installed, folder, with_roles
 
 # The test plugin logs every SQL statement; the evaluation's output has no use for them.
@@ -197,11 +198,7 @@ async def _options_flow(
     """
     result = await hass.config_entries.options.async_init(entry_id)
     assert result["step_id"] == "init"
-    shown = {
-        str(key): key.description["suggested_value"]
-        for key in result["data_schema"].schema
-        if (key.description or {}).get("suggested_value") is not None
-    }
+    shown = {key: value for key, value in suggested(result).items() if value is not None}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**shown, **tuning}
     )
