@@ -14,11 +14,14 @@ HERE = Path(__file__).parent
 TUNING = HERE / "scenarios.json"
 # The held-out sets measured on the current weights: committed before the last
 # re-weighing, never tuned on.
-HELD_OUT = tuple(HERE / f"holdout_2026_11_29{tag}.json" for tag in ("l", "m", "n", "o"))
+HELD_OUT = tuple(HERE / f"holdout_2026_11_29{tag}.json" for tag in ("x", "y", "z", "aa"))
 # Earlier held-out sets, each measured once and tuned on by a later re-weighing.
 EARLIER_HELD_OUT = tuple(
     HERE / f"holdout_2026_11_29{tag}.json"
-    for tag in ("", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k")
+    for tag in (
+        *("", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o"),
+        *("p", "q", "r", "s", "t", "u", "v", "w", "ab", "ac", "ad", "ae"),
+    )
 )
 
 

@@ -3,8 +3,8 @@
 Pure Python, no HA: the same facts `scripts/eval-risk` feeds through the integration, with
 roles (the household's roles and entities) and as installed (no presence, guests or
 delivery entities, HA's only alarm panel, the role the camera's folder name suggests).
-The sets measured on the current weights (`HELD_OUT`: the twelfth to fifteenth, committed
-before the last re-weighing) were never tuned on; their floors are the figures measured
+The sets measured on the current weights (`HELD_OUT`: x, y, z and aa, committed before
+the last re-weighing) were never tuned on; their floors are the figures measured
 when the weights were fixed. The earlier sets were each measured once, then tuned on:
 their floors are in-sample and guard against a re-weighing that undoes what they taught. The issue's targets are 90 % with roles and
 85 % as installed, with no high or critical scenario scored low.
@@ -69,16 +69,16 @@ def test_held_out_sets_are_separate_broad_and_well_formed(path: Path) -> None:
     ("path", "roles", "installed"),
     [
         (path, *floors)
-        for path, floors in zip(HELD_OUT, ((25, 23), (27, 23), (26, 25), (26, 22)), strict=True)
+        for path, floors in zip(HELD_OUT, ((27, 25), (28, 27), (30, 29), (26, 27)), strict=True)
     ],
     ids=lambda value: value.stem if isinstance(value, Path) else str(value),
 )
 def test_prior_on_the_held_out_sets_of_the_current_weights(
     path: Path, roles: int, installed: int
 ) -> None:
-    """Measured once, prior alone, when the weights were fixed: 104/120 (87 %) with roles
-    and 93/120 (78 %) as installed on the twelfth to fifteenth sets; prior + LLM in HA:
-    103/120 (86 %) and 93/120 (78 %), against the targets of 90 % and 85 %."""
+    """Measured once, prior alone, when the weights were fixed: 111/120 (92.5 %) with roles
+    and 108/120 (90 %) as installed on sets x, y, z and aa, against the targets of 90 %
+    and 85 %."""
     scenarios = load(path)
     for facts, floor in ((with_roles, roles), (as_installed, installed)):
         hits, high_as_low = _score(scenarios, facts)
@@ -93,8 +93,10 @@ def test_prior_on_the_held_out_sets_of_the_current_weights(
         for path, floors in zip(
             EARLIER_HELD_OUT,
             (
-                *((29, 28), (29, 28), (27, 24), (27, 22), (29, 25), (28, 26), (30, 27)),
-                *((25, 24), (29, 25), (26, 23), (24, 24)),
+                *((29, 28), (28, 28), (27, 24), (27, 23), (29, 26), (27, 25), (28, 25)),
+                *((25, 24), (28, 25), (28, 25), (27, 26), (29, 27), (28, 26), (28, 27)),
+                *((29, 25), (27, 25), (28, 25), (27, 27), (28, 27), (30, 29), (29, 27)),
+                *((28, 27), (28, 28), (26, 25), (26, 25), (28, 27), (27, 25)),
             ),
             strict=True,
         )
@@ -105,8 +107,8 @@ def test_prior_on_earlier_held_out_sets_by_themselves(
     path: Path, roles: int, installed: int
 ) -> None:
     """In-sample since a later re-weighing tuned on them: the figures when the weights were
-    fixed (the 7th re-weighing lost one scenario of set d in each mode, 28 -> 27 and
-    23 -> 22, and gained 15 on the other held-out sets)."""
+    fixed. The 8th re-weighing lost 11 answers (with roles + as installed: 2 + 1 on the
+    tuning set, 1 + 0 on b, 1 + 1 on f, 2 + 2 on g, 1 + 0 on i) and gained 113."""
     scenarios = load(path)
     for facts, floor in ((with_roles, roles), (as_installed, installed)):
         hits, high_as_low = _score(scenarios, facts)

@@ -92,25 +92,26 @@ def _precedents(facts: Callable[[dict[str, Any]], RiskFacts]) -> dict[str, int]:
 
 
 def test_labellers_agree_on_the_same_facts_as_documented() -> None:
-    """93 % with roles, 86 % as installed (where guests, delivery and presence are unknown)."""
-    assert _agreement(with_roles) == (478, 446)
-    assert _agreement(as_installed) == (708, 611)
+    """97 % with roles, 92 % as installed (where guests, delivery and presence are unknown)."""
+    assert _agreement(with_roles) == (2332, 2263)
+    assert _agreement(as_installed) == (2862, 2620)
 
 
-def test_the_prior_misses_new_situations_not_seen_ones() -> None:
-    """On the current held-out sets the prior is as good as a lookup of earlier labels where
-    the earlier sets held the same facts; its misses are in the situations they did not."""
+def test_the_held_out_sets_are_mostly_seen_situations_now() -> None:
+    """With 871 labelled scenarios behind them, most situations of the current held-out sets
+    had been seen: the prior scores 92 of 95 of those with roles (a lookup of earlier labels
+    94) and 92 of 100 as installed (lookup 99); on the new ones, 19 of 25 and 16 of 20."""
     assert _precedents(with_roles) == {
-        "seen": 59,
-        "prior_seen": 59,
-        "lookup_seen": 57,
-        "new": 61,
-        "prior_new": 45,
+        "seen": 95,
+        "prior_seen": 92,
+        "lookup_seen": 94,
+        "new": 25,
+        "prior_new": 19,
     }
     assert _precedents(as_installed) == {
-        "seen": 63,
-        "prior_seen": 57,
-        "lookup_seen": 56,
-        "new": 57,
-        "prior_new": 36,
+        "seen": 100,
+        "prior_seen": 92,
+        "lookup_seen": 99,
+        "new": 20,
+        "prior_new": 16,
     }

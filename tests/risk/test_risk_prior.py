@@ -119,9 +119,9 @@ def test_lingering_raises_by_duration_not_by_frames() -> None:
     assert score(duration_s=600, unusual=0.3) == score(unusual=0.3)
     assert factor("lingering", duration_s=600, unusual=0.3) == (0, "there 600 s, as usual here: +0")
     assert score(duration_s=600, unusual=0.4) > score(unusual=0.4)
-    # Someone at home in daylight sees who is there: staying counts half.
+    # Someone at home in daylight sees who is there: staying counts a third.
     seen = factor("lingering", duration_s=300, people_home=2)
-    assert seen == (8, "there 300 s, seen from home: +8")
+    assert seen == (4, "there 300 s, seen from home: +4")
     assert factor("lingering", duration_s=300, people_home=2, is_dark=True) == (
         15,
         "there 300 s (1 frames): +15",
@@ -162,10 +162,10 @@ def test_camera_role_orders_person_risk() -> None:
     assert roles[0] > roles[-1]
     assert score(camera_role="attic") == score(camera_role="other")
     # A camera without a role (a factory folder name) counts a person nearly as at a way
-    # in: high in the small hours, like a person at a door.
+    # in, as does the yard: high in the small hours, like a person at a door.
     night = {"is_dark": True, "local_hour": 2}
     assert level_for_score(score(camera_role="other", **night)) == "high"
-    assert score(camera_role="yard", **night) < score(camera_role="other", **night)
+    assert score(camera_role="yard", **night) == score(camera_role="other", **night)
     assert score(camera_role="other", **night) < score(**night)
     street = factor("object", camera_role="street")
     assert street is not None
@@ -191,27 +191,48 @@ def test_passers_by_on_the_street_ignore_the_hour_and_the_alarm() -> None:
     assert score(**night, **car) == score(camera_role="street", duration_s=8)
 
 
-def test_a_short_call_at_the_door_by_day_halves_the_empty_house_and_the_alarm() -> None:
+def test_a_short_call_at_the_door_by_day_barely_counts_the_empty_house_and_the_alarm() -> None:
     """A courier or canvasser at the door while we are out is worth a glance, not urgent;
     staying there, another camera or the night hours count in full."""
     away = {"people_home": 0, "alarm_state": "armed_away", "unusual": 0.5}
     call = compute_prior(replace(NEUTRAL, **away, duration_s=20, local_hour=13))
     assert call.level == "medium"
     details = {f.name: f.detail for f in call.factors}
-    assert details["people_home"] == "nobody home, a caller at the door: +5"
-    assert details["alarm"] == "alarm armed away, a caller at the door: +12"
+    assert details["people_home"] == "nobody home, a caller at the door: +1"
+    assert details["alarm"] == "alarm armed away, a caller at the door: +2"
     assert level_for_score(score(**away, duration_s=90, local_hour=13)) == "high"
     yard = factor("alarm", **away, duration_s=20, local_hour=13, camera_role="yard")
     assert yard == (25, "alarm armed away: +25")
     night = factor("alarm", **away, duration_s=20, local_hour=23, is_dark=True)
     assert night == (25, "alarm armed away: +25")
-    assert factor("alarm", alarm_state="triggered", duration_s=20) == (50, "alarm triggered: +50")
+    assert factor("alarm", alarm_state="triggered", duration_s=20) == (69, "alarm triggered: +69")
 
 
-def test_a_person_on_camera_while_the_alarm_sounds_is_high_by_day_critical_by_night() -> None:
-    yard = {"camera_role": "yard", "alarm_state": "triggered"}
-    assert level_for_score(score(**yard)) == "high"
-    assert level_for_score(score(**yard, is_dark=True, local_hour=2)) == "critical"
+def test_a_delivery_due_halves_the_empty_house_and_the_alarm_for_a_short_visit_by_day() -> None:
+    """The courier we are waiting for: low while we are out, as long as the visit is short
+    and by day; staying longer or at night counts in full."""
+    away = {"people_home": 0, "alarm_state": "armed_away", "delivery_expected": True}
+    visit = compute_prior(replace(NEUTRAL, **away, duration_s=90, local_hour=14))
+    details = {f.name: f.detail for f in visit.factors}
+    assert details["people_home"] == "nobody home, a delivery due: +5"
+    assert details["alarm"] == "alarm armed away, a delivery due: +12"
+    assert details["delivery"] == "delivery expected, short visit: -20"
+    assert visit.level == "low"
+    caller = compute_prior(replace(NEUTRAL, **away, duration_s=30, local_hour=14))
+    assert {f.name: f.detail for f in caller.factors}["alarm"] == (
+        "alarm armed away, a caller at the door, a delivery due: +1"
+    )
+    night = factor("alarm", **away, duration_s=90, local_hour=23, is_dark=True)
+    assert night == (25, "alarm armed away: +25")
+    assert factor("alarm", **away, duration_s=200, local_hour=14) == (25, "alarm armed away: +25")
+
+
+def test_a_person_on_camera_while_the_alarm_sounds_is_critical() -> None:
+    """The panel's own sensors found an intrusion and the camera sees someone, day or night."""
+    for camera in ("yard", "driveway", "entry_point", "other"):
+        sounding = {"camera_role": camera, "alarm_state": "triggered"}
+        assert level_for_score(score(**sounding, local_hour=14)) == "critical"
+        assert level_for_score(score(**sounding, is_dark=True, local_hour=2)) == "critical"
     assert score(alarm_state="triggered") > score(alarm_state="armed_vacation")
 
 
@@ -224,9 +245,10 @@ def test_the_alarm_guards_the_house_not_the_street() -> None:
     )
 
 
-def test_critical_needs_an_armed_alarm_or_an_empty_house() -> None:
+def test_critical_needs_an_empty_house_a_triggered_alarm_or_an_armed_alarm_at_a_door() -> None:
     """A stranger in the small hours with nothing configured is high, however long they
-    stay; the household's armed alarm or empty house makes it critical."""
+    stay, and so is one in the garden of a house armed around the people asleep in it;
+    an empty house, a triggered alarm or someone at a door of an armed house is critical."""
     prowler = {"camera_role": "yard", "is_dark": True, "local_hour": 2, "duration_s": 300}
     group = {"person": 2, "car": 1}  # with the small hours' companion: 90 before the cap
     prior = compute_prior(replace(NEUTRAL, **prowler, unusual=1.0, objects=group))
@@ -236,15 +258,20 @@ def test_critical_needs_an_armed_alarm_or_an_empty_house() -> None:
     assert len(capped) == 1
     assert capped[0].contribution < 0
     assert capped[0].detail == (
-        f"critical needs an armed alarm or an empty house: {capped[0].contribution:+d}"
+        "critical needs an empty house, a triggered alarm or an armed alarm at a door: "
+        f"{capped[0].contribution:+d}"
     )
     assert sum(f.contribution for f in prior.factors) == 84
     for household in (
-        {"alarm_state": "armed_night"},
         {"people_home": 0},
         {"alarm_state": "armed_away"},
+        {"alarm_state": "armed_vacation"},
+        {"alarm_state": "triggered"},
+        {"alarm_state": "armed_night", "camera_role": "entry_point"},
     ):
-        assert level_for_score(score(**prowler, unusual=1.0, **household)) == "critical"
+        assert level_for_score(score(**{**prowler, **household}, unusual=1.0)) == "critical"
+    for asleep in ("armed_night", "armed_home"):
+        assert score(**prowler, unusual=1.0, alarm_state=asleep, people_home=2) == 84
     # Tracked presence with people at home does not confirm it either.
     busy = {**prowler, "unusual": 1.0, "objects": group}
     assert factor("unconfirmed", **busy, people_home=2) is not None
@@ -270,18 +297,39 @@ def test_unusual_raises_usual_lowers_none_is_silent() -> None:
     assert score(unusual=7.0) == score(unusual=1.0)
 
 
+def test_a_vehicle_staying_outside_for_minutes_is_worth_a_glance() -> None:
+    """A car passing is low; one idling on the road or parked across the driveway for five
+    minutes or more is medium, whoever is home."""
+    car = {"objects": {"car": 1}, "camera_role": "street", "frames": 25}
+    assert level_for_score(score(**car, duration_s=20)) == "low"
+    assert factor("staying", **car, duration_s=299) is None
+    assert factor("staying", **car, duration_s=480) == (21, "vehicle staying 8 min: +21")
+    for place in ("street", "driveway"):
+        for home in (None, 2):
+            idling = {**car, "camera_role": place, "people_home": home}
+            assert level_for_score(score(**idling, duration_s=480)) == "medium"
+    assert level_for_score(score(**{**car, "camera_role": "other"}, duration_s=480)) == "medium"
+    assert factor("staying", duration_s=480, objects={"person": 1, "car": 1}) is None
+    # A vehicle on a camera without a role is said, though it adds nothing by itself.
+    assert factor("object", **{**car, "camera_role": "other"}) == (
+        0,
+        "vehicle on a camera without a role: +0",
+    )
+
+
 def test_nobody_home_raises_person_risk() -> None:
     assert score(people_home=0) > score(people_home=None)
     found = factor("people_home", people_home=0, camera_role="yard")
     assert found == (10, "nobody home: +10")
 
 
-def test_people_home_halve_daytime_lingering_only() -> None:
-    """Someone at home by day sees who it is: staying counts half; being home is no factor."""
+def test_people_home_damp_daytime_lingering_only() -> None:
+    """Someone at home by day sees who it is: staying counts a third; being home is no
+    factor."""
     assert score(people_home=2) == score(people_home=None)
     assert factor("people_home", people_home=2) is None
     stay = {"duration_s": 300, "frames": 8}
-    assert factor("lingering", people_home=2, **stay) == (8, "there 300 s, seen from home: +8")
+    assert factor("lingering", people_home=2, **stay) == (4, "there 300 s, seen from home: +4")
     assert factor("lingering", **stay) == (15, "there 300 s (8 frames): +15")
     # Dark, or light at 05:00 in summer: the household is asleep, not watching.
     assert factor("lingering", people_home=2, is_dark=True, **stay) == factor(

@@ -32,22 +32,25 @@ PLACE: Final = {
 
 # Base points for the most concerning group seen, by camera role.
 BASE: Final[dict[str, dict[str, int]]] = {
-    "person": {"entry_point": 25, "yard": 20, "driveway": 18, "other": 22, "street": 14},
-    "vehicle": {"entry_point": 10, "yard": 12, "driveway": 12, "other": 10, "street": 6},
+    "person": {"entry_point": 25, "yard": 24, "driveway": 18, "other": 24, "street": 17},
+    "vehicle": {"entry_point": 10, "yard": 12, "driveway": 12, "other": 0, "street": 8},
     "animal": dict.fromkeys(ROLES, 3),
     "other": dict.fromkeys(ROLES, 2),
 }
 # How much the context (time, lingering, rarity, home, alarm) matters for a group / role.
-GROUP_WEIGHT: Final = {"person": 1.0, "vehicle": 0.7, "animal": 0.0, "other": 0.0}
+GROUP_WEIGHT: Final = {"person": 1.0, "vehicle": 0.6, "animal": 0.0, "other": 0.0}
 ROLE_WEIGHT: Final = {"entry_point": 1.0, "yard": 1.0, "driveway": 0.9, "other": 1.0, "street": 0.6}
 
 EXTRA_VEHICLE = 2  # each vehicle beyond the first, up to MAX_EXTRA
 MAX_EXTRA = 10
-PERSON_WITH_VEHICLE = 5
+PERSON_WITH_VEHICLE = 9
 # Lingering: (seconds from the first to the last detection, points), the most that applies.
-LINGER: Final = ((60, 5), (120, 10), (300, 15))
-LINGER_SEEN = 0.5  # while people are home and awake
-CALLER = 0.5  # an empty house and an armed alarm, for a short call at the door by day
+LINGER: Final = ((60, 6), (120, 11), (300, 15))
+# A vehicle staying this long (seconds, points; not scaled): a car idling outside is worth a glance.
+VEHICLE_STAYING: Final = (300, 21)
+LINGER_SEEN = 0.3  # while people are home and awake
+CALLER = 0.1  # an empty house and an armed alarm, for a short call at the door by day
+EXPECTED_DELIVERY = 0.5  # the same, for a short visit at the door by day with a delivery due
 DARK = 8  # sun below the horizon in the night hours
 EVENING_DARK = 5  # before 22:00 or after 06:00: visiting time, but who is it?
 NIGHT_HOURS: Final = frozenset({22, 23, 0, 1, 2, 3, 4, 5})
@@ -61,14 +64,14 @@ DELIVERY_SHORT_S = 120.0
 UNUSUAL_NEUTRAL = 0.4  # rarity below this lowers the score, above it raises it
 UNUSUAL_SPAN = 20
 ALARM: Final = {
-    "triggered": 50,  # the panel's own sensors found an intrusion; the camera sees who
+    "triggered": 69,  # the panel's own sensors found an intrusion; the camera sees who
     "armed_away": 25,
     "armed_vacation": 30,
     "armed_night": 30,
     "armed_home": 30,  # the household is in with the house armed around it
     "armed_custom_bypass": 15,
 }
-CRITICAL = 85  # the band's first score; the household's own state must confirm it
+CRITICAL = 85  # the band's first score; the household's own state must confirm it (below)
 MIN_HISTORY = 30  # stored detections needed before a camera has a baseline
 
 
@@ -140,7 +143,8 @@ def compute_prior(facts: RiskFacts) -> RiskPrior:
             RiskFactor(
                 "unconfirmed",
                 CRITICAL - 1 - total,
-                f"critical needs an armed alarm or an empty house: {CRITICAL - 1 - total:+d}",
+                f"critical needs an empty house, a triggered alarm or an armed alarm at a door: "
+                f"{CRITICAL - 1 - total:+d}",
             )
         )
         total = CRITICAL - 1
@@ -165,11 +169,24 @@ class _Tally:
         # A short call at the door outside the night hours is a courier or a canvasser.
         self.caller = self.role == "entry_point" and short and not self.night
         self.awake_home = bool(facts.people_home) and not facts.is_dark and not self.night
+        # A courier due: a short daytime visit at the door is most likely them.
+        self.delivery = (
+            self.person
+            and bool(facts.delivery_expected)
+            and self.role == "entry_point"
+            and facts.duration_s < DELIVERY_SHORT_S
+        )
 
     def household_said_so(self) -> bool:
-        """Whether the household's own state makes it an emergency: armed, or nobody home."""
-        home = self.facts.people_home
-        return self.facts.alarm_state in ALARM or (home is not None and home <= 0)
+        """Whether the household's own state makes it an emergency.
+
+        The house is empty (nobody home, or the alarm armed away or vacation), the alarm is
+        triggered, or someone is at a door of a house armed around the people inside it.
+        """
+        home, alarm = self.facts.people_home, self.facts.alarm_state
+        empty = (home is not None and home <= 0) or alarm in AWAY_ALARMS
+        at_door = self.role == "entry_point" and alarm in ALARM
+        return empty or alarm == "triggered" or at_door
 
     def add(self, name: str, points: float, text: str, scaled: bool = True) -> None:
         """Add a factor (scaled by how much context matters here) unless it rounds to 0."""
@@ -184,7 +201,10 @@ class _Tally:
     def seen(self) -> None:
         """Add what was seen, where, and how many."""
         lead, counts = self.lead, self.counts
-        self.add("object", BASE[lead][self.role], f"{lead} {PLACE[self.role]}", scaled=False)
+        if BASE[lead][self.role]:
+            self.add("object", BASE[lead][self.role], f"{lead} {PLACE[self.role]}", False)
+        else:
+            self.note("object", f"{lead} {PLACE[self.role]}")
         extra = counts[lead] - 1
         if lead == "vehicle" and extra > 0:
             self.add(
@@ -204,6 +224,9 @@ class _Tally:
         facts = self.facts
         points = _linger_points(facts.duration_s)
         there = f"there {facts.duration_s:.0f} s"
+        staying_s, staying = VEHICLE_STAYING
+        if self.lead == "vehicle" and facts.duration_s >= staying_s:
+            self.add("staying", staying, f"vehicle staying {facts.duration_s / 60:.0f} min", False)
         if facts.unusual is not None and facts.unusual < UNUSUAL_NEUTRAL and points:
             self.note("lingering", f"{there}, as usual here")  # the gardener, the neighbours
         elif self.awake_home:  # someone at home sees who it is
@@ -236,6 +259,8 @@ class _Tally:
         """Add who is home, the alarm, and whom the household expects."""
         facts = self.facts
         share, at_door = (CALLER, ", a caller at the door") if self.caller else (1.0, "")
+        if self.delivery and not self.night:
+            share, at_door = share * EXPECTED_DELIVERY, f"{at_door}, a delivery due"
         if self.passing:  # a passer-by does not concern the house: presence does not count
             share = 0.0
         if facts.people_home is None and facts.alarm_state in AWAY_ALARMS:
@@ -250,18 +275,14 @@ class _Tally:
             if facts.alarm_state in ALARM and not self.passing and self.weight:
                 self.note("alarm", f"alarm {_spoken(facts.alarm_state)}, on the street")
         elif facts.alarm_state == "triggered":
-            self.add("alarm", ALARM["triggered"], "alarm triggered")
+            # Someone on camera while the alarm sounds: critical wherever they are.
+            self.add("alarm", ALARM["triggered"], "alarm triggered", scaled=not self.person)
         elif facts.alarm_state in ALARM:
             alarm = _spoken(facts.alarm_state)
             self.add("alarm", ALARM[facts.alarm_state] * share, f"alarm {alarm}{at_door}")
         if self.person and facts.guests_expected:
             self.add("guests", GUESTS, "guests expected", scaled=False)
-        if (
-            self.person
-            and facts.delivery_expected
-            and self.role == "entry_point"
-            and facts.duration_s < DELIVERY_SHORT_S
-        ):
+        if self.delivery:
             self.add("delivery", DELIVERY, "delivery expected, short visit", scaled=False)
 
 
