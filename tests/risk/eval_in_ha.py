@@ -111,15 +111,19 @@ def llm_url(socket_enabled: None) -> str:
 def _start(hass: HomeAssistant, facts: RiskFacts) -> datetime:
     """The scenario's local start time, on the first date and quarter the sun agrees with.
 
-    HA's test home is in San Diego: a summer sunrise at 05:41 needs 05:45 for "05:00, light".
+    HA's test home is in San Diego: a summer sunrise at 05:41 needs 05:45 for "05:00, light",
+    and "20:00, light" (a summer evening) needs the home further north, at London's latitude
+    in the same time zone, where the sun sets after 21:00 in June.
     """
-    for minute in (15, 45):
-        for day in DATES:
-            when = datetime.combine(
-                day, time(facts.local_hour, minute), dt_util.get_default_time_zone()
-            )
-            if is_up(hass, when) != facts.is_dark:
-                return when
+    for latitude in (hass.config.latitude, 51.5):
+        hass.config.latitude = latitude
+        for minute in (15, 45):
+            for day in DATES:
+                when = datetime.combine(
+                    day, time(facts.local_hour, minute), dt_util.get_default_time_zone()
+                )
+                if is_up(hass, when) != facts.is_dark:
+                    return when
     raise AssertionError(f"no date puts the sun {'down' if facts.is_dark else 'up'} then")
 
 
