@@ -119,7 +119,7 @@ def test_lingering_raises_by_duration_not_by_frames() -> None:
     assert score(duration_s=600, unusual=0.3) == score(unusual=0.3)
     assert factor("lingering", duration_s=600, unusual=0.3) == (0, "there 600 s, as usual here: +0")
     assert score(duration_s=600, unusual=0.4) > score(unusual=0.4)
-    # Someone at home in daylight sees who is there: staying counts a third.
+    # Someone at home in daylight sees who is there: staying counts 0.3.
     seen = factor("lingering", duration_s=300, people_home=2)
     assert seen == (4, "there 300 s, seen from home: +4")
     assert factor("lingering", duration_s=300, people_home=2, is_dark=True) == (
@@ -219,21 +219,25 @@ def test_a_delivery_due_halves_the_empty_house_and_the_alarm_for_a_short_visit_b
     assert details["delivery"] == "delivery expected, short visit: -20"
     assert visit.level == "low"
     caller = compute_prior(replace(NEUTRAL, **away, duration_s=30, local_hour=14))
-    assert {f.name: f.detail for f in caller.factors}["alarm"] == (
-        "alarm armed away, a caller at the door, a delivery due: +1"
-    )
+    details = {f.name: f.detail for f in caller.factors}
+    assert details["alarm"] == "alarm armed away, a caller at the door, a delivery due: +1"
+    # A twentieth of an empty house rounds to nothing, and the breakdown still says so.
+    assert details["people_home"] == "nobody home, a caller at the door, a delivery due: +0"
     night = factor("alarm", **away, duration_s=90, local_hour=23, is_dark=True)
     assert night == (25, "alarm armed away: +25")
     assert factor("alarm", **away, duration_s=200, local_hour=14) == (25, "alarm armed away: +25")
 
 
-def test_a_person_on_camera_while_the_alarm_sounds_is_critical() -> None:
-    """The panel's own sensors found an intrusion and the camera sees someone, day or night."""
+def test_a_person_on_camera_while_the_alarm_sounds_is_critical_at_the_house() -> None:
+    """The panel's own sensors found an intrusion and a camera at the house sees someone,
+    day or night; on the street the alarm does not count."""
     for camera in ("yard", "driveway", "entry_point", "other"):
         sounding = {"camera_role": camera, "alarm_state": "triggered"}
         assert level_for_score(score(**sounding, local_hour=14)) == "critical"
         assert level_for_score(score(**sounding, is_dark=True, local_hour=2)) == "critical"
-    assert score(alarm_state="triggered") > score(alarm_state="armed_vacation")
+    street = {"camera_role": "street", "alarm_state": "triggered", "duration_s": 300}
+    assert factor("alarm", **street) == (0, "alarm triggered, on the street: +0")
+    assert level_for_score(score(**street)) == "low"
 
 
 def test_the_alarm_guards_the_house_not_the_street() -> None:
@@ -272,6 +276,8 @@ def test_critical_needs_an_empty_house_a_triggered_alarm_or_an_armed_alarm_at_a_
         assert level_for_score(score(**{**prowler, **household}, unusual=1.0)) == "critical"
     for asleep in ("armed_night", "armed_home"):
         assert score(**prowler, unusual=1.0, alarm_state=asleep, people_home=2) == 84
+    # Presence says who is home: armed away with people in does not make the house empty.
+    assert score(**prowler, unusual=1.0, alarm_state="armed_away", people_home=2) == 84
     # Tracked presence with people at home does not confirm it either.
     busy = {**prowler, "unusual": 1.0, "objects": group}
     assert factor("unconfirmed", **busy, people_home=2) is not None
@@ -310,6 +316,11 @@ def test_a_vehicle_staying_outside_for_minutes_is_worth_a_glance() -> None:
             assert level_for_score(score(**idling, duration_s=480)) == "medium"
     assert level_for_score(score(**{**car, "camera_role": "other"}, duration_s=480)) == "medium"
     assert factor("staying", duration_s=480, objects={"person": 1, "car": 1}) is None
+    # Where vehicles usually stand at this hour (a parking spot), staying is routine.
+    assert factor("staying", **car, duration_s=480, unusual=0.2) == (
+        0,
+        "vehicle staying 8 min, as usual here: +0",
+    )
     # A vehicle on a camera without a role is said, though it adds nothing by itself.
     assert factor("object", **{**car, "camera_role": "other"}) == (
         0,
@@ -324,8 +335,7 @@ def test_nobody_home_raises_person_risk() -> None:
 
 
 def test_people_home_damp_daytime_lingering_only() -> None:
-    """Someone at home by day sees who it is: staying counts a third; being home is no
-    factor."""
+    """Someone at home by day sees who it is: staying counts 0.3; being home is no factor."""
     assert score(people_home=2) == score(people_home=None)
     assert factor("people_home", people_home=2) is None
     stay = {"duration_s": 300, "frames": 8}

@@ -180,18 +180,23 @@ class _Tally:
     def household_said_so(self) -> bool:
         """Whether the household's own state makes it an emergency.
 
-        The house is empty (nobody home, or the alarm armed away or vacation), the alarm is
-        triggered, or someone is at a door of a house armed around the people inside it.
+        The house is empty (nobody home, or with presence unknown the alarm armed away or
+        vacation), the alarm is triggered, or someone is at a door of an armed house.
         """
         home, alarm = self.facts.people_home, self.facts.alarm_state
-        empty = (home is not None and home <= 0) or alarm in AWAY_ALARMS
+        empty = home <= 0 if home is not None else alarm in AWAY_ALARMS
         at_door = self.role == "entry_point" and alarm in ALARM
         return empty or alarm == "triggered" or at_door
 
-    def add(self, name: str, points: float, text: str, scaled: bool = True) -> None:
-        """Add a factor (scaled by how much context matters here) unless it rounds to 0."""
+    def add(
+        self, name: str, points: float, text: str, scaled: bool = True, said: bool = False
+    ) -> None:
+        """Add a factor, scaled by how much context matters here.
+
+        One that rounds to 0 is left out, unless `said`: the household should read it anyway.
+        """
         value = round(points * self.weight) if scaled else round(points)
-        if value:
+        if value or said:
             self.factors.append(RiskFactor(name, value, f"{text}: {value:+d}"))
 
     def note(self, name: str, text: str) -> None:
@@ -202,13 +207,16 @@ class _Tally:
         """Add what was seen, where, and how many."""
         lead, counts = self.lead, self.counts
         if BASE[lead][self.role]:
-            self.add("object", BASE[lead][self.role], f"{lead} {PLACE[self.role]}", False)
+            self.add("object", BASE[lead][self.role], f"{lead} {PLACE[self.role]}", scaled=False)
         else:
             self.note("object", f"{lead} {PLACE[self.role]}")
         extra = counts[lead] - 1
         if lead == "vehicle" and extra > 0:
             self.add(
-                "count", min(MAX_EXTRA, EXTRA_VEHICLE * extra), f"{counts[lead]} vehicles", False
+                "count",
+                min(MAX_EXTRA, EXTRA_VEHICLE * extra),
+                f"{counts[lead]} vehicles",
+                scaled=False,
             )
         if (
             self.person
@@ -217,17 +225,28 @@ class _Tally:
             and not self.passing
         ):
             # Earlier it is a delivery van or someone of the household coming home.
-            self.add("companion", PERSON_WITH_VEHICLE, "person with a vehicle at night", False)
+            self.add(
+                "companion", PERSON_WITH_VEHICLE, "person with a vehicle at night", scaled=False
+            )
 
     def stay(self) -> None:
-        """Add how long it stayed: routine where people usually are, half when seen from home."""
+        """Add how long it stayed: a vehicle for minutes, and lingering.
+
+        Both are routine where they usually are at this hour; lingering counts less when
+        people at home see who it is.
+        """
         facts = self.facts
         points = _linger_points(facts.duration_s)
         there = f"there {facts.duration_s:.0f} s"
+        usual = facts.unusual is not None and facts.unusual < UNUSUAL_NEUTRAL
         staying_s, staying = VEHICLE_STAYING
         if self.lead == "vehicle" and facts.duration_s >= staying_s:
-            self.add("staying", staying, f"vehicle staying {facts.duration_s / 60:.0f} min", False)
-        if facts.unusual is not None and facts.unusual < UNUSUAL_NEUTRAL and points:
+            minutes = f"vehicle staying {facts.duration_s / 60:.0f} min"
+            if usual:  # a parking spot or a delivery bay
+                self.note("staying", f"{minutes}, as usual here")
+            else:
+                self.add("staying", staying, minutes, scaled=False)
+        if usual and points and self.weight:
             self.note("lingering", f"{there}, as usual here")  # the gardener, the neighbours
         elif self.awake_home:  # someone at home sees who it is
             self.add("lingering", points * LINGER_SEEN, f"{there}, seen from home")
@@ -265,12 +284,14 @@ class _Tally:
             share = 0.0
         if facts.people_home is None and facts.alarm_state in AWAY_ALARMS:
             alarm = _spoken(facts.alarm_state)
-            self.add("people_home", NOBODY_HOME * share, f"nobody home (alarm {alarm}){at_door}")
+            text = f"nobody home (alarm {alarm}){at_door}"
+            self.add("people_home", NOBODY_HOME * share, text, said=not self.passing)
         elif facts.people_home is None:
             if self.weight:  # say so where presence would have counted
                 self.note("people_home", "presence unknown")
         elif facts.people_home <= 0:
-            self.add("people_home", NOBODY_HOME * share, f"nobody home{at_door}")
+            text = f"nobody home{at_door}"
+            self.add("people_home", NOBODY_HOME * share, text, said=not self.passing)
         if self.role == "street":  # the alarm guards the house, not the street
             if facts.alarm_state in ALARM and not self.passing and self.weight:
                 self.note("alarm", f"alarm {_spoken(facts.alarm_state)}, on the street")
