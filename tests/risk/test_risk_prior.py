@@ -221,8 +221,10 @@ def test_a_delivery_due_halves_the_empty_house_and_the_alarm_for_a_short_visit_b
     caller = compute_prior(replace(NEUTRAL, **away, duration_s=30, local_hour=14))
     details = {f.name: f.detail for f in caller.factors}
     assert details["alarm"] == "alarm armed away, a caller at the door, a delivery due: +1"
-    # A twentieth of an empty house rounds to nothing, and the breakdown still says so.
+    # A twentieth of an empty house rounds to nothing, and the breakdown still says so;
+    # for an animal, which no context concerns, it says nothing.
     assert details["people_home"] == "nobody home, a caller at the door, a delivery due: +0"
+    assert factor("people_home", **away, objects={"cat": 1}, duration_s=30) is None
     night = factor("alarm", **away, duration_s=90, local_hour=23, is_dark=True)
     assert night == (25, "alarm armed away: +25")
     assert factor("alarm", **away, duration_s=200, local_hour=14) == (25, "alarm armed away: +25")

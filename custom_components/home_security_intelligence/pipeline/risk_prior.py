@@ -282,21 +282,23 @@ class _Tally:
             share, at_door = share * EXPECTED_DELIVERY, f"{at_door}, a delivery due"
         if self.passing:  # a passer-by does not concern the house: presence does not count
             share = 0.0
+        # An empty house is said even where a short call makes it round to +0.
+        said = bool(self.weight) and not self.passing
         if facts.people_home is None and facts.alarm_state in AWAY_ALARMS:
             alarm = _spoken(facts.alarm_state)
             text = f"nobody home (alarm {alarm}){at_door}"
-            self.add("people_home", NOBODY_HOME * share, text, said=not self.passing)
+            self.add("people_home", NOBODY_HOME * share, text, said=said)
         elif facts.people_home is None:
             if self.weight:  # say so where presence would have counted
                 self.note("people_home", "presence unknown")
         elif facts.people_home <= 0:
             text = f"nobody home{at_door}"
-            self.add("people_home", NOBODY_HOME * share, text, said=not self.passing)
+            self.add("people_home", NOBODY_HOME * share, text, said=said)
         if self.role == "street":  # the alarm guards the house, not the street
             if facts.alarm_state in ALARM and not self.passing and self.weight:
                 self.note("alarm", f"alarm {_spoken(facts.alarm_state)}, on the street")
         elif facts.alarm_state == "triggered":
-            # Someone on camera while the alarm sounds: critical wherever they are.
+            # Someone on camera at the house while the alarm sounds: critical.
             self.add("alarm", ALARM["triggered"], "alarm triggered", scaled=not self.person)
         elif facts.alarm_state in ALARM:
             alarm = _spoken(facts.alarm_state)
